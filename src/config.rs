@@ -1,0 +1,208 @@
+//! The manager's settings: constructor options resolved against the host environment, with
+//! the TypeScript manager's defaults.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::resolve::{self, RunnerRoots};
+
+/// Stop grace before SIGTERM (the TypeScript manager's 3 s).
+pub const DEFAULT_STOP_GRACE_MS: u64 = 3_000;
+/// Grace between SIGTERM and SIGKILL.
+pub const DEFAULT_KILL_GRACE_MS: u64 = 2_000;
+/// Delay before a finished session is removed (the TypeScript manager's 60 s).
+pub const DEFAULT_CLEANUP_GRACE_MS: u64 = 60_000;
+/// Longest accepted NDJSON line (10 MB).
+pub const DEFAULT_MAX_LINE_BYTES: usize = 10 * 1024 * 1024;
+/// Most bytes read from one runner but not yet delivered to JS (50 MB).
+pub const DEFAULT_MAX_PENDING_BYTES: usize = 50 * 1024 * 1024;
+/// Most bytes queued for one runner's stdin.
+pub const DEFAULT_STDIN_QUEUE_BYTES: usize = 64 * 1024 * 1024;
+
+/// Constructor options as JS gives them (already type-checked by the JS wrapper).
+#[derive(Debug, Clone, Default)]
+pub struct ManagerOptions {
+    /// Folders that hold `sidecar/dist/<provider>-runner.mjs`, tried in order.
+    pub runner_root: Option<Vec<String>>,
+    /// `node`, `deno`, `bun` or a path.
+    pub runtime: Option<String>,
+    /// Where the Claude CLI is.
+    pub claude_path: Option<String>,
+    /// Milliseconds between the stop message and SIGTERM.
+    pub stop_grace_ms: Option<u64>,
+    /// Milliseconds between SIGTERM and SIGKILL.
+    pub kill_grace_ms: Option<u64>,
+    /// Milliseconds a finished session stays listed.
+    pub cleanup_grace_ms: Option<u64>,
+    /// Line cap in bytes.
+    pub max_line_bytes: Option<usize>,
+    /// Read-ahead cap in bytes.
+    pub max_pending_bytes: Option<usize>,
+    /// Folder of the app's entry script (plays the role of `import.meta.dir`).
+    pub anchor_dir: Option<String>,
+    /// The host's current directory.
+    pub cwd: Option<String>,
+}
+
+/// Resolved settings.
+#[derive(Debug, Clone)]
+pub struct ManagerConfig {
+    /// Where runners are looked for.
+    pub runner_roots: RunnerRoots,
+    /// The runtime that runs runner scripts.
+    pub runtime: String,
+    /// The Claude CLI, if found.
+    pub claude_path: Option<PathBuf>,
+    /// Stop message → SIGTERM.
+    pub stop_grace: Duration,
+    /// SIGTERM → SIGKILL.
+    pub kill_grace: Duration,
+    /// Exit → removal.
+    pub cleanup_grace: Duration,
+    /// Line cap.
+    pub max_line_bytes: usize,
+    /// Read-ahead cap.
+    pub max_pending_bytes: usize,
+    /// Stdin queue cap.
+    pub stdin_queue_bytes: usize,
+}
+
+impl ManagerConfig {
+    /// Resolves `opts` against the host environment `env`.
+    pub fn resolve(opts: ManagerOptions, env: &HashMap<String, String>) -> Result<Self, String> {
+        let path_var = env.get("PATH").map(String::as_str);
+        let runner_roots = match opts.runner_root {
+            Some(roots) if !roots.is_empty() => {
+                RunnerRoots::Search(roots.into_iter().map(PathBuf::from).collect())
+            }
+            Some(_) => return Err("runnerRoot must not be empty".into()),
+            None => match env.get("AGOR_ROOT").filter(|r| !r.is_empty()) {
+                Some(root) => RunnerRoots::Fixed(PathBuf::from(root)),
+                None => RunnerRoots::Search(resolve::default_search_roots(
+                    opts.anchor_dir.as_deref().map(std::path::Path::new),
+                    opts.cwd.as_deref().map(std::path::Path::new),
+                )),
+            },
+        };
+        let claude_path = match opts.claude_path {
+            Some(p) => Some(PathBuf::from(p)).filter(|p| p.exists()),
+            None => resolve::find_claude_cli(env.get("HOME").map(std::path::Path::new), path_var),
+        };
+        let max_line_bytes = opts.max_line_bytes.unwrap_or(DEFAULT_MAX_LINE_BYTES);
+        let max_pending_bytes = opts.max_pending_bytes.unwrap_or(DEFAULT_MAX_PENDING_BYTES);
+        if max_line_bytes == 0 {
+            return Err("maxLineBytes must be at least 1".into());
+        }
+        if max_pending_bytes < max_line_bytes {
+            return Err(format!(
+                "maxPendingBytes ({max_pending_bytes}) must be at least maxLineBytes ({max_line_bytes})"
+            ));
+        }
+        Ok(Self {
+            runner_roots,
+            runtime: resolve::resolve_runtime(opts.runtime.as_deref(), path_var),
+            claude_path,
+            stop_grace: Duration::from_millis(opts.stop_grace_ms.unwrap_or(DEFAULT_STOP_GRACE_MS)),
+            kill_grace: Duration::from_millis(opts.kill_grace_ms.unwrap_or(DEFAULT_KILL_GRACE_MS)),
+            cleanup_grace: Duration::from_millis(
+                opts.cleanup_grace_ms.unwrap_or(DEFAULT_CLEANUP_GRACE_MS),
+            ),
+            max_line_bytes,
+            max_pending_bytes,
+            stdin_queue_bytes: DEFAULT_STDIN_QUEUE_BYTES.max(max_line_bytes),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_are_the_typescript_managers() {
+        let c =
+            ManagerConfig::resolve(ManagerOptions::default(), &env(&[("PATH", "")])).expect("cfg");
+        assert_eq!(c.stop_grace, Duration::from_secs(3));
+        assert_eq!(c.cleanup_grace, Duration::from_secs(60));
+        assert_eq!(c.max_line_bytes, 10 * 1024 * 1024);
+        assert_eq!(c.max_pending_bytes, 50 * 1024 * 1024);
+        assert_eq!(c.runtime, "node");
+        assert_eq!(c.runner_roots, RunnerRoots::Search(vec![]));
+    }
+
+    #[test]
+    fn agor_root_then_explicit_roots() {
+        let e = env(&[("AGOR_ROOT", "/agor")]);
+        let c = ManagerConfig::resolve(ManagerOptions::default(), &e).expect("cfg");
+        assert_eq!(c.runner_roots, RunnerRoots::Fixed("/agor".into()));
+        let c = ManagerConfig::resolve(
+            ManagerOptions {
+                runner_root: Some(vec!["/a".into(), "/b".into()]),
+                ..Default::default()
+            },
+            &e,
+        )
+        .expect("cfg");
+        assert_eq!(
+            c.runner_roots,
+            RunnerRoots::Search(vec!["/a".into(), "/b".into()])
+        );
+    }
+
+    #[test]
+    fn rejects_inconsistent_caps() {
+        let e = env(&[]);
+        let err = ManagerConfig::resolve(
+            ManagerOptions {
+                max_line_bytes: Some(100),
+                max_pending_bytes: Some(10),
+                ..Default::default()
+            },
+            &e,
+        )
+        .err()
+        .unwrap_or_default();
+        assert!(err.contains("maxPendingBytes"));
+        assert!(
+            ManagerConfig::resolve(
+                ManagerOptions {
+                    max_line_bytes: Some(0),
+                    ..Default::default()
+                },
+                &e
+            )
+            .is_err()
+        );
+        assert!(
+            ManagerConfig::resolve(
+                ManagerOptions {
+                    runner_root: Some(vec![]),
+                    ..Default::default()
+                },
+                &e
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn missing_claude_path_counts_as_not_found() {
+        let c = ManagerConfig::resolve(
+            ManagerOptions {
+                claude_path: Some("/definitely/not/here/claude".into()),
+                ..Default::default()
+            },
+            &env(&[]),
+        )
+        .expect("cfg");
+        assert_eq!(c.claude_path, None);
+    }
+}

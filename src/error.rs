@@ -1,0 +1,73 @@
+//! Stable error codes: JS branches on `code`, the message is for people.
+
+use std::fmt;
+
+/// Why an operation was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// A session with that id exists.
+    SessionExists,
+    /// No session with that id.
+    SessionNotFound,
+    /// The session cannot take that call in its current state.
+    InvalidState,
+    /// An argument or option is malformed.
+    InvalidArgument,
+    /// Provider `claude` without a Claude CLI.
+    ClaudeNotFound,
+    /// No runner script for the provider.
+    RunnerNotFound,
+    /// The `cwd` option names no folder.
+    CwdNotFound,
+    /// The OS refused to start the runner.
+    SpawnFailed,
+    /// The runner's stdin queue is full (the runner is not reading).
+    StdinFull,
+    /// The manager has been disposed.
+    Disposed,
+}
+
+impl ErrorCode {
+    /// The code string JS sees.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::SessionExists => "ERR_SESSION_EXISTS",
+            ErrorCode::SessionNotFound => "ERR_SESSION_NOT_FOUND",
+            ErrorCode::InvalidState => "ERR_INVALID_STATE",
+            ErrorCode::InvalidArgument => "ERR_INVALID_ARGUMENT",
+            ErrorCode::ClaudeNotFound => "ERR_CLAUDE_NOT_FOUND",
+            ErrorCode::RunnerNotFound => "ERR_RUNNER_NOT_FOUND",
+            ErrorCode::CwdNotFound => "ERR_CWD_NOT_FOUND",
+            ErrorCode::SpawnFailed => "ERR_SPAWN_FAILED",
+            ErrorCode::StdinFull => "ERR_STDIN_FULL",
+            ErrorCode::Disposed => "ERR_DISPOSED",
+        }
+    }
+}
+
+/// A refused operation: a code and a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpError {
+    /// What kind of failure.
+    pub code: ErrorCode,
+    /// What happened, for people.
+    pub message: String,
+}
+
+impl OpError {
+    /// An error with `code` and `message`.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for OpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.message, self.code.as_str())
+    }
+}
+
+impl std::error::Error for OpError {}

@@ -1,0 +1,22 @@
+//! Native `SidecarManager`: supervised AI-agent runner processes for Node.js and Bun.
+//!
+//! The core (everything but [`napi`]) is plain Rust with no JS types: runner resolution,
+//! clean environments, process supervision, bounded NDJSON framing, provider adapters and
+//! the ordered delivery queue. [`napi`] is the thin binding the JS wrapper (`index.js`) uses.
+#![deny(clippy::all)]
+
+pub mod adapt;
+pub mod config;
+pub mod env;
+pub mod error;
+pub mod framing;
+pub mod logging;
+pub mod manager;
+pub mod napi;
+pub mod outbox;
+pub mod process;
+pub mod protocol;
+pub mod resolve;
+pub mod runtime;
+pub mod session;
+pub mod status;

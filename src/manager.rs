@@ -1,0 +1,278 @@
+//! The session registry: starting, stopping, prompting, listing and removing sessions, and
+//! removing finished ones after the cleanup grace.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use indexmap::IndexMap;
+
+use crate::config::ManagerConfig;
+use crate::env::build_clean_env;
+use crate::error::{ErrorCode, OpError};
+use crate::outbox::{Outbox, lock};
+use crate::process::{self, SpawnSpec};
+use crate::protocol::{self, StartOptions};
+use crate::resolve::{RunnerLookup, find_runner};
+use crate::session::{Session, Snapshot};
+
+/// Largest batch handed to JS in one call (a single larger message still goes alone).
+const BATCH_CAP: usize = 4 * 1024 * 1024;
+
+/// What the manager shares with its sessions' tasks.
+#[derive(Debug)]
+pub struct Shared {
+    /// Settings.
+    pub cfg: ManagerConfig,
+    /// The queue to JS.
+    pub outbox: Arc<Outbox>,
+    sessions: Mutex<IndexMap<String, Arc<Session>>>,
+    disposed: AtomicBool,
+}
+
+impl Shared {
+    /// Removes `session` after the cleanup grace, unless it was replaced or removed already.
+    pub fn schedule_cleanup(self: &Arc<Self>, session: Arc<Session>) {
+        let shared = Arc::downgrade(self);
+        let grace = self.cfg.cleanup_grace;
+        tokio::spawn(async move {
+            tokio::time::sleep(grace).await;
+            let Some(shared) = shared.upgrade() else {
+                return;
+            };
+            let mut sessions = lock(&shared.sessions);
+            if sessions
+                .get(&session.key.id)
+                .is_some_and(|s| Arc::ptr_eq(s, &session))
+            {
+                sessions.shift_remove(&session.key.id);
+                drop(sessions);
+                session.remove();
+                shared.outbox.push_removed(&session.key);
+            }
+        });
+    }
+}
+
+/// The manager core: everything `SidecarManager` does, without JS types.
+#[derive(Debug)]
+pub struct Manager {
+    shared: Arc<Shared>,
+}
+
+impl Manager {
+    /// A manager with `cfg`; deliveries go to `outbox`.
+    pub fn new(cfg: ManagerConfig, outbox: Arc<Outbox>) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                cfg,
+                outbox,
+                sessions: Mutex::new(IndexMap::new()),
+                disposed: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    /// A new outbox sized for the manager.
+    pub fn new_outbox() -> Arc<Outbox> {
+        Outbox::new(BATCH_CAP)
+    }
+
+    /// The queue to JS.
+    pub fn outbox(&self) -> &Arc<Outbox> {
+        &self.shared.outbox
+    }
+
+    /// The settings in force.
+    pub fn config(&self) -> &ManagerConfig {
+        &self.shared.cfg
+    }
+
+    fn check_live(&self) -> Result<(), OpError> {
+        if self.shared.disposed.load(Ordering::SeqCst) {
+            return Err(OpError::new(ErrorCode::Disposed, "manager is disposed"));
+        }
+        Ok(())
+    }
+
+    fn get(&self, id: &str) -> Result<Arc<Session>, OpError> {
+        self.check_live()?;
+        lock(&self.shared.sessions)
+            .get(id)
+            .cloned()
+            .ok_or_else(|| OpError::new(ErrorCode::SessionNotFound, "Session not found"))
+    }
+
+    /// Starts a session: resolves and spawns the runner, sends it the query.
+    ///
+    /// `options_json` is the options object as JSON text (`null` for none); `host_env` the
+    /// host's environment at this moment. Must be called where spawning threads live as long
+    /// as the manager (the JS thread), inside the runtime's context.
+    pub fn start_session(
+        &self,
+        id: &str,
+        provider: &str,
+        prompt: &str,
+        options: &serde_json::Value,
+        host_env: HashMap<String, String>,
+    ) -> Result<(), OpError> {
+        self.check_live()?;
+        if id.is_empty() {
+            return Err(OpError::new(
+                ErrorCode::InvalidArgument,
+                "sessionId must be a non-empty string",
+            ));
+        }
+        if provider.is_empty() || provider.contains(['/', '\\', '\0']) {
+            return Err(OpError::new(
+                ErrorCode::InvalidArgument,
+                format!("Invalid provider id: {provider:?}"),
+            ));
+        }
+        let opts = StartOptions::from_json(options)
+            .map_err(|m| OpError::new(ErrorCode::InvalidArgument, m))?;
+        let mut sessions = lock(&self.shared.sessions);
+        if sessions.contains_key(id) {
+            return Err(OpError::new(
+                ErrorCode::SessionExists,
+                "Session already exists",
+            ));
+        }
+        let cfg = &self.shared.cfg;
+        if provider == "claude" && cfg.claude_path.is_none() {
+            return Err(OpError::new(
+                ErrorCode::ClaudeNotFound,
+                "Claude CLI not found. Install Claude Code first.",
+            ));
+        }
+        let runner = match find_runner(&cfg.runner_roots, provider) {
+            RunnerLookup::Found(p) => p,
+            RunnerLookup::NotFound(tried) => {
+                let first = tried
+                    .first()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default();
+                let mut msg = format!("Runner not found: {first}");
+                if tried.len() > 1 {
+                    let rest: Vec<String> =
+                        tried[1..].iter().map(|p| p.display().to_string()).collect();
+                    msg.push_str(&format!(" (also tried: {})", rest.join(", ")));
+                }
+                return Err(OpError::new(ErrorCode::RunnerNotFound, msg));
+            }
+        };
+        if let Some(cwd) = &opts.cwd
+            && !std::path::Path::new(cwd).is_dir()
+        {
+            return Err(OpError::new(
+                ErrorCode::CwdNotFound,
+                format!("Working directory not found: {cwd}"),
+            ));
+        }
+        let extra = opts.validated_extra_env();
+        for key in &extra.rejected {
+            tracing::warn!(
+                session = id,
+                "Rejected extraEnv key \"{key}\" — provider-prefixed keys not allowed"
+            );
+        }
+        let env = build_clean_env(host_env, &extra, opts.claude_config_dir.as_deref());
+        let spec = SpawnSpec {
+            program: cfg.runtime.clone(),
+            args: vec![runner.display().to_string()],
+            env,
+            cwd: opts.cwd.as_ref().map(Into::into),
+        };
+        let spawned = process::spawn(&spec).map_err(|e| {
+            OpError::new(
+                ErrorCode::SpawnFailed,
+                format!(
+                    "Failed to spawn runner ({} {}): {e}",
+                    spec.program,
+                    spec.args.join(" ")
+                ),
+            )
+        })?;
+        tracing::debug!(session = id, pid = spawned.pid, runner = %runner.display(), "runner spawned");
+        let (session, tasks) = Session::new(id, provider, spawned, &self.shared);
+        let query = protocol::build_query(id, prompt, &opts, &extra);
+        // The queue is fresh and empty, so this cannot be refused.
+        let _ = session.send_initial(query);
+        self.shared.outbox.process_started();
+        sessions.insert(id.to_owned(), session.clone());
+        drop(sessions);
+        tokio::spawn(session.run(self.shared.clone(), tasks));
+        Ok(())
+    }
+
+    /// Asks a session to stop: stop line now, SIGTERM after the stop grace, SIGKILL after the
+    /// kill grace, to the runner's whole process group.
+    pub fn stop_session(&self, id: &str) -> Result<(), OpError> {
+        let s = self.get(id)?;
+        s.stop(protocol::build_stop(id));
+        Ok(())
+    }
+
+    /// Sends a follow-up prompt.
+    pub fn write_prompt(&self, id: &str, prompt: &str) -> Result<(), OpError> {
+        let s = self.get(id)?;
+        s.write_prompt(&self.shared, protocol::build_followup(id, prompt))
+    }
+
+    /// Every session's state, in start order.
+    pub fn list_sessions(&self) -> Vec<Snapshot> {
+        lock(&self.shared.sessions)
+            .values()
+            .map(|s| s.snapshot())
+            .collect()
+    }
+
+    /// One session's state.
+    pub fn get_session(&self, id: &str) -> Option<Snapshot> {
+        lock(&self.shared.sessions).get(id).map(|s| s.snapshot())
+    }
+
+    /// Whether a session with `id` is registered.
+    pub fn has_session(&self, id: &str) -> bool {
+        lock(&self.shared.sessions).contains_key(id)
+    }
+
+    /// Forgets a session and ends its process if it is still alive.
+    pub fn remove_session(&self, id: &str) {
+        let removed = lock(&self.shared.sessions).shift_remove(id);
+        if let Some(s) = removed {
+            s.remove();
+        }
+    }
+
+    /// Number of runner processes alive.
+    pub fn alive(&self) -> usize {
+        self.shared.outbox.alive()
+    }
+
+    /// SIGKILLs every live runner group at once, synchronously (the host is going away).
+    pub fn kill_all_now(&self) {
+        for s in lock(&self.shared.sessions).values() {
+            s.kill_now();
+        }
+    }
+
+    /// Marks the manager disposed and removes every session (ending live processes).
+    /// Returns the sessions so the caller can wait for their exits.
+    pub fn begin_dispose(&self) -> Vec<Arc<Session>> {
+        self.shared.disposed.store(true, Ordering::SeqCst);
+        let all: Vec<Arc<Session>> = lock(&self.shared.sessions)
+            .drain(..)
+            .map(|(_, s)| s)
+            .collect();
+        for s in &all {
+            s.remove();
+        }
+        all
+    }
+
+    /// Whether `dispose` has begun.
+    pub fn is_disposed(&self) -> bool {
+        self.shared.disposed.load(Ordering::SeqCst)
+    }
+}

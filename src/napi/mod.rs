@@ -1,0 +1,330 @@
+//! The napi binding: option structs, one-line delegations to [`crate::manager::Manager`], and
+//! delivery of batches to JS. No logic lives here.
+//!
+//! Callback policy (decided once): the JS side passes one `deliver(batchJson)` function per
+//! manager. It becomes a *weak*, not-callee-handled threadsafe function: it never keeps the
+//! event loop alive by itself (the JS wrapper holds a ref'd handle exactly while runner
+//! processes are alive), and the wrapper catches every exception thrown by user callbacks, so
+//! nothing thrown can reach `napi_fatal_exception`.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Weak};
+
+use napi::bindgen_prelude::*;
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi_derive::napi;
+
+use crate::config::{ManagerConfig, ManagerOptions};
+use crate::error::OpError;
+use crate::manager::Manager;
+use crate::session::Snapshot;
+
+/// Deliveries to JS: called with no arguments from Rust, hands JS one batch string.
+type DeliverFn = ThreadsafeFunction<(), (), String, Status, false, true>;
+
+/// Constructor options, already type-checked by the JS wrapper.
+#[napi(object)]
+pub struct NativeOptions {
+    /// Folders holding `sidecar/dist/<provider>-runner.mjs`.
+    pub runner_root: Option<Vec<String>>,
+    /// `node`, `deno`, `bun` or a path.
+    pub runtime: Option<String>,
+    /// Claude CLI path.
+    pub claude_path: Option<String>,
+    /// Stop message → SIGTERM, ms.
+    pub stop_grace_ms: Option<f64>,
+    /// SIGTERM → SIGKILL, ms.
+    pub kill_grace_ms: Option<f64>,
+    /// Exit → removal, ms.
+    pub cleanup_grace_ms: Option<f64>,
+    /// Line cap, bytes.
+    pub max_line_bytes: Option<f64>,
+    /// Read-ahead cap, bytes.
+    pub max_pending_bytes: Option<f64>,
+    /// Folder of the app's entry script.
+    pub anchor_dir: Option<String>,
+    /// The host's current directory.
+    pub cwd: Option<String>,
+    /// The host's environment (`process.env`).
+    pub env: HashMap<String, String>,
+}
+
+/// `{ ok, error?, code? }`.
+#[napi(object)]
+pub struct OpResult {
+    /// Whether it worked.
+    pub ok: bool,
+    /// Why not.
+    pub error: Option<String>,
+    /// Stable error code.
+    pub code: Option<String>,
+}
+
+fn result(r: std::result::Result<(), OpError>) -> OpResult {
+    match r {
+        Ok(()) => OpResult {
+            ok: true,
+            error: None,
+            code: None,
+        },
+        Err(e) => OpResult {
+            ok: false,
+            error: Some(e.message),
+            code: Some(e.code.as_str().to_owned()),
+        },
+    }
+}
+
+/// A session's extended state (`getSession`).
+#[napi(object)]
+pub struct NativeSessionInfo {
+    /// Session id.
+    pub session_id: String,
+    /// Provider id.
+    pub provider: String,
+    /// Status string.
+    pub status: String,
+    /// Total cost in USD.
+    pub cost_usd: f64,
+    /// Input tokens.
+    pub input_tokens: f64,
+    /// Output tokens.
+    pub output_tokens: f64,
+    /// Start time, ms since the epoch.
+    pub started_at: f64,
+    /// Runner pid.
+    pub pid: i32,
+    /// Exit code, when exited.
+    pub exit_code: Option<i32>,
+    /// Signal name, when killed by a signal.
+    pub signal: Option<String>,
+    /// Stdout bytes read.
+    pub bytes_in: f64,
+    /// Stdin bytes written.
+    pub bytes_out: f64,
+    /// Messages produced.
+    pub messages: f64,
+    /// Lines dropped.
+    pub dropped_lines: f64,
+    /// Last stdout activity, ms since the epoch.
+    pub last_output_at: Option<f64>,
+}
+
+impl From<Snapshot> for NativeSessionInfo {
+    fn from(s: Snapshot) -> Self {
+        Self {
+            session_id: s.session_id,
+            provider: s.provider,
+            status: s.status.as_str().to_owned(),
+            cost_usd: s.cost_usd,
+            input_tokens: s.input_tokens,
+            output_tokens: s.output_tokens,
+            started_at: s.started_at as f64,
+            pid: s.pid,
+            exit_code: s.exit_code,
+            signal: s.signal,
+            bytes_in: s.bytes_in as f64,
+            bytes_out: s.bytes_out as f64,
+            messages: s.messages as f64,
+            dropped_lines: s.dropped_lines as f64,
+            last_output_at: s.last_output_at.map(|t| t as f64),
+        }
+    }
+}
+
+fn ms(v: Option<f64>) -> Option<u64> {
+    v.map(|f| f as u64)
+}
+
+fn bytes(v: Option<f64>) -> Option<usize> {
+    v.map(|f| f as usize)
+}
+
+/// The native half of `SidecarManager` (the JS wrapper in `index.js` is the public class).
+#[napi]
+pub struct NativeManager {
+    core: Arc<Manager>,
+}
+
+#[napi]
+impl NativeManager {
+    /// Resolves the options and connects `deliver`, which receives every batch.
+    #[napi(constructor, catch_unwind)]
+    pub fn new(env: Env, options: NativeOptions, deliver: Function<String, ()>) -> Result<Self> {
+        crate::logging::init();
+        let rt = crate::runtime::get().map_err(Error::from_reason)?;
+        let host_env = options.env;
+        let opts = ManagerOptions {
+            runner_root: options.runner_root,
+            runtime: options.runtime,
+            claude_path: options.claude_path,
+            stop_grace_ms: ms(options.stop_grace_ms),
+            kill_grace_ms: ms(options.kill_grace_ms),
+            cleanup_grace_ms: ms(options.cleanup_grace_ms),
+            max_line_bytes: bytes(options.max_line_bytes),
+            max_pending_bytes: bytes(options.max_pending_bytes),
+            anchor_dir: options.anchor_dir,
+            cwd: options.cwd,
+        };
+        let cfg = ManagerConfig::resolve(opts, &host_env)
+            .map_err(|m| Error::new(Status::InvalidArg, m))?;
+        let outbox = Manager::new_outbox();
+        let core = Arc::new(Manager::new(cfg, outbox.clone()));
+        let weak: Weak<Manager> = Arc::downgrade(&core);
+        let tsfn: DeliverFn = deliver
+            .build_threadsafe_function::<()>()
+            .callee_handled::<false>()
+            .weak::<true>()
+            .build_callback(move |_ctx| {
+                Ok(weak
+                    .upgrade()
+                    .and_then(|m| m.outbox().drain())
+                    .unwrap_or_default())
+            })?;
+        outbox.set_waker(Some(Box::new(move || {
+            let _ = tsfn.call((), ThreadsafeFunctionCallMode::NonBlocking);
+        })));
+        // Worker threads: when this env is torn down its runners must not outlive it.
+        let hook_target = Arc::downgrade(&core);
+        env.add_env_cleanup_hook(hook_target, |w| {
+            if let Some(m) = w.upgrade() {
+                m.kill_all_now();
+                m.outbox().close();
+            }
+        })?;
+        let _guard = rt.enter();
+        Ok(Self { core })
+    }
+
+    /// Starts a session (see `SidecarManager.startSession`).
+    #[napi(catch_unwind)]
+    pub fn start_session(
+        &self,
+        session_id: String,
+        provider: String,
+        prompt: String,
+        options_json: String,
+        env: HashMap<String, String>,
+    ) -> OpResult {
+        let options = match serde_json::from_str(&options_json) {
+            Ok(v) => v,
+            Err(e) => {
+                return result(Err(OpError::new(
+                    crate::error::ErrorCode::InvalidArgument,
+                    format!("Invalid options: {e}"),
+                )));
+            }
+        };
+        let rt = match crate::runtime::get() {
+            Ok(rt) => rt,
+            Err(m) => {
+                return result(Err(OpError::new(crate::error::ErrorCode::SpawnFailed, m)));
+            }
+        };
+        let _guard = rt.enter();
+        result(
+            self.core
+                .start_session(&session_id, &provider, &prompt, &options, env),
+        )
+    }
+
+    /// Stops a session.
+    #[napi(catch_unwind)]
+    pub fn stop_session(&self, session_id: String) -> OpResult {
+        result(self.core.stop_session(&session_id))
+    }
+
+    /// Sends a follow-up prompt.
+    #[napi(catch_unwind)]
+    pub fn write_prompt(&self, session_id: String, prompt: String) -> OpResult {
+        result(self.core.write_prompt(&session_id, &prompt))
+    }
+
+    /// Every session's extended state.
+    #[napi(catch_unwind)]
+    pub fn list_sessions(&self) -> Vec<NativeSessionInfo> {
+        self.core
+            .list_sessions()
+            .into_iter()
+            .map(Into::into)
+            .collect()
+    }
+
+    /// One session's extended state.
+    #[napi(catch_unwind)]
+    pub fn get_session(&self, session_id: String) -> Option<NativeSessionInfo> {
+        self.core.get_session(&session_id).map(Into::into)
+    }
+
+    /// Whether the session exists.
+    #[napi(catch_unwind)]
+    pub fn has_session(&self, session_id: String) -> bool {
+        self.core.has_session(&session_id)
+    }
+
+    /// Removes a session, ending its process.
+    #[napi(catch_unwind)]
+    pub fn remove_session(&self, session_id: String) {
+        let rt = crate::runtime::get();
+        let _guard = rt.as_ref().ok().map(|rt| rt.enter());
+        self.core.remove_session(&session_id);
+    }
+
+    /// Runner processes alive.
+    #[napi(catch_unwind)]
+    pub fn alive(&self) -> u32 {
+        u32::try_from(self.core.alive()).unwrap_or(u32::MAX)
+    }
+
+    /// Refuses further calls and ends every session; exits arrive as batches.
+    #[napi(catch_unwind)]
+    pub fn begin_dispose(&self) -> u32 {
+        u32::try_from(self.core.begin_dispose().len()).unwrap_or(u32::MAX)
+    }
+
+    /// SIGKILLs every live runner group synchronously (process exit path).
+    #[napi(catch_unwind)]
+    pub fn kill_all_now(&self) {
+        self.core.kill_all_now();
+    }
+
+    /// Stops all deliveries and releases the threadsafe function.
+    #[napi(catch_unwind)]
+    pub fn close(&self) {
+        self.core.outbox().close();
+    }
+
+    /// The resolved settings, for diagnostics.
+    #[napi(catch_unwind)]
+    pub fn settings(&self) -> NativeSettings {
+        let c = self.core.config();
+        NativeSettings {
+            runtime: c.runtime.clone(),
+            claude_path: c.claude_path.as_ref().map(|p| p.display().to_string()),
+            stop_grace_ms: c.stop_grace.as_millis() as f64,
+            kill_grace_ms: c.kill_grace.as_millis() as f64,
+            cleanup_grace_ms: c.cleanup_grace.as_millis() as f64,
+            max_line_bytes: c.max_line_bytes as f64,
+            max_pending_bytes: c.max_pending_bytes as f64,
+        }
+    }
+}
+
+/// The resolved settings.
+#[napi(object)]
+pub struct NativeSettings {
+    /// Runtime that runs runners.
+    pub runtime: String,
+    /// Claude CLI, if found.
+    pub claude_path: Option<String>,
+    /// Stop grace.
+    pub stop_grace_ms: f64,
+    /// Kill grace.
+    pub kill_grace_ms: f64,
+    /// Cleanup grace.
+    pub cleanup_grace_ms: f64,
+    /// Line cap.
+    pub max_line_bytes: f64,
+    /// Read-ahead cap.
+    pub max_pending_bytes: f64,
+}

@@ -1,0 +1,409 @@
+//! The queue between the I/O threads and the JS thread.
+//!
+//! Readers push messages and status changes here in the order they happen; one drain on the
+//! JS thread takes everything queued (up to a size cap) as a single JSON text, so a burst of
+//! lines costs one threadsafe-function call. At most one drain is scheduled at a time, so the
+//! threadsafe function's own queue never grows.
+//!
+//! Batch format (a JSON array, first element the number of live runner processes):
+//! `[alive, ["m", sid, [AgentMessage…]], ["s", sid, status, error?], ["x", sid], ["r", sid]]`
+//! — messages, status change, process exited, session removed.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::sync::Semaphore;
+
+use crate::status::Status;
+
+/// A session id with its JSON string literal computed once.
+#[derive(Debug)]
+pub struct SessionKey {
+    /// The id.
+    pub id: String,
+    /// The id as a JSON string literal (quoted and escaped).
+    pub json: String,
+}
+
+impl SessionKey {
+    /// Wraps `id`.
+    pub fn new(id: &str) -> Arc<Self> {
+        Arc::new(Self {
+            id: id.to_owned(),
+            json: serde_json::Value::from(id).to_string(),
+        })
+    }
+}
+
+/// Read-ahead credit held by queued messages, returned to the reader when they are drained.
+#[derive(Debug)]
+pub struct Credit {
+    sem: Arc<Semaphore>,
+    permits: usize,
+}
+
+impl Credit {
+    /// Credit of `permits` taken from `sem` (already acquired and forgotten by the caller).
+    pub fn new(sem: Arc<Semaphore>, permits: usize) -> Self {
+        Self { sem, permits }
+    }
+
+    fn merge(&mut self, other: Credit) {
+        if Arc::ptr_eq(&self.sem, &other.sem) {
+            self.permits += other.permits;
+            std::mem::forget(other);
+        }
+        // Different semaphores cannot happen for one session; `other` drops and returns its
+        // permits in that case.
+    }
+}
+
+impl Drop for Credit {
+    fn drop(&mut self) {
+        self.sem.add_permits(self.permits);
+    }
+}
+
+enum Entry {
+    Messages {
+        key: Arc<SessionKey>,
+        body: Vec<u8>,
+        _credit: Option<Credit>,
+    },
+    Status {
+        key: Arc<SessionKey>,
+        status: Status,
+        error: Option<String>,
+    },
+    Exited(Arc<SessionKey>),
+    Removed(Arc<SessionKey>),
+}
+
+impl Entry {
+    fn size(&self) -> usize {
+        match self {
+            Entry::Messages { body, key, .. } => body.len() + key.json.len() + 8,
+            Entry::Status { key, error, .. } => {
+                key.json.len() + error.as_ref().map_or(0, String::len) + 24
+            }
+            Entry::Exited(key) | Entry::Removed(key) => key.json.len() + 8,
+        }
+    }
+
+    fn write(self, out: &mut Vec<u8>) {
+        match self {
+            Entry::Messages { key, body, .. } => {
+                out.extend_from_slice(b"[\"m\",");
+                out.extend_from_slice(key.json.as_bytes());
+                out.extend_from_slice(b",[");
+                out.extend_from_slice(&body);
+                out.extend_from_slice(b"]]");
+            }
+            Entry::Status { key, status, error } => {
+                out.extend_from_slice(b"[\"s\",");
+                out.extend_from_slice(key.json.as_bytes());
+                out.extend_from_slice(b",\"");
+                out.extend_from_slice(status.as_str().as_bytes());
+                out.push(b'"');
+                if let Some(e) = error {
+                    out.push(b',');
+                    out.extend_from_slice(serde_json::Value::from(e).to_string().as_bytes());
+                }
+                out.push(b']');
+            }
+            Entry::Exited(key) => {
+                out.extend_from_slice(b"[\"x\",");
+                out.extend_from_slice(key.json.as_bytes());
+                out.push(b']');
+            }
+            Entry::Removed(key) => {
+                out.extend_from_slice(b"[\"r\",");
+                out.extend_from_slice(key.json.as_bytes());
+                out.push(b']');
+            }
+        }
+    }
+}
+
+#[derive(Default)]
+struct Inner {
+    entries: VecDeque<Entry>,
+    scheduled: bool,
+}
+
+/// Schedules a drain on the JS thread. Called without any lock held.
+pub type Waker = Box<dyn Fn() + Send + Sync>;
+
+/// The ordered queue of everything waiting to be delivered to JS.
+pub struct Outbox {
+    inner: Mutex<Inner>,
+    waker: Mutex<Option<Waker>>,
+    alive: AtomicUsize,
+    batch_cap: usize,
+}
+
+impl std::fmt::Debug for Outbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Outbox")
+            .field("alive", &self.alive.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Outbox {
+    /// An outbox whose drains return at most about `batch_cap` bytes (a single larger entry
+    /// still goes out alone).
+    pub fn new(batch_cap: usize) -> Arc<Self> {
+        Arc::new(Self {
+            inner: Mutex::new(Inner::default()),
+            waker: Mutex::new(None),
+            alive: AtomicUsize::new(0),
+            batch_cap,
+        })
+    }
+
+    /// Installs the function that schedules a drain (or removes it, on dispose).
+    pub fn set_waker(&self, waker: Option<Waker>) {
+        *lock(&self.waker) = waker;
+    }
+
+    fn wake(&self) {
+        if let Some(w) = lock(&self.waker).as_ref() {
+            w();
+        }
+    }
+
+    fn push(&self, entry: Entry) {
+        let schedule = {
+            let mut inner = lock(&self.inner);
+            inner.entries.push_back(entry);
+            !std::mem::replace(&mut inner.scheduled, true)
+        };
+        if schedule {
+            self.wake();
+        }
+    }
+
+    /// Queues serialized messages (`body` = comma-separated AgentMessage objects) of one
+    /// session, merging with the previous entry when it holds messages of the same session.
+    pub fn push_messages(&self, key: &Arc<SessionKey>, body: Vec<u8>, credit: Option<Credit>) {
+        let mut credit = credit;
+        if body.is_empty() {
+            return;
+        }
+        let schedule = {
+            let mut inner = lock(&self.inner);
+            let merged = match inner.entries.back_mut() {
+                Some(Entry::Messages {
+                    key: k,
+                    body: b,
+                    _credit: c,
+                }) if Arc::ptr_eq(k, key) && b.len() < self.batch_cap => {
+                    b.push(b',');
+                    b.extend_from_slice(&body);
+                    match (c.as_mut(), credit.take()) {
+                        (Some(c), Some(n)) => c.merge(n),
+                        (None, Some(n)) => *c = Some(n),
+                        (_, None) => {}
+                    }
+                    true
+                }
+                _ => false,
+            };
+            if !merged {
+                inner.entries.push_back(Entry::Messages {
+                    key: key.clone(),
+                    body,
+                    _credit: credit,
+                });
+            }
+            !std::mem::replace(&mut inner.scheduled, true)
+        };
+        if schedule {
+            self.wake();
+        }
+    }
+
+    /// Queues a status change.
+    pub fn push_status(&self, key: &Arc<SessionKey>, status: Status, error: Option<String>) {
+        self.push(Entry::Status {
+            key: key.clone(),
+            status,
+            error,
+        });
+    }
+
+    /// Counts a newly spawned runner process as alive.
+    pub fn process_started(&self) {
+        self.alive.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Queues "process exited" and stops counting it as alive.
+    pub fn push_exited(&self, key: &Arc<SessionKey>) {
+        self.alive.fetch_sub(1, Ordering::SeqCst);
+        self.push(Entry::Exited(key.clone()));
+    }
+
+    /// Queues "session removed" (JS drops its callbacks).
+    pub fn push_removed(&self, key: &Arc<SessionKey>) {
+        self.push(Entry::Removed(key.clone()));
+    }
+
+    /// Number of runner processes alive.
+    pub fn alive(&self) -> usize {
+        self.alive.load(Ordering::SeqCst)
+    }
+
+    /// Takes the next batch as JSON text; `None` when nothing is queued. Drained messages
+    /// return their read-ahead credit. If entries remain, another drain is scheduled.
+    pub fn drain(&self) -> Option<String> {
+        let mut taken = Vec::new();
+        let more = {
+            let mut inner = lock(&self.inner);
+            let mut size = 0;
+            while let Some(e) = inner.entries.front() {
+                let s = e.size();
+                if !taken.is_empty() && size + s > self.batch_cap {
+                    break;
+                }
+                size += s;
+                if let Some(e) = inner.entries.pop_front() {
+                    taken.push(e);
+                }
+            }
+            let more = !inner.entries.is_empty();
+            inner.scheduled = more;
+            more
+        };
+        if more {
+            self.wake();
+        }
+        if taken.is_empty() {
+            return None;
+        }
+        let cap: usize = taken.iter().map(Entry::size).sum::<usize>() + 16;
+        let mut out = Vec::with_capacity(cap);
+        out.push(b'[');
+        out.extend_from_slice(self.alive().to_string().as_bytes());
+        for e in taken {
+            out.push(b',');
+            e.write(&mut out);
+        }
+        out.push(b']');
+        // Every piece written is valid UTF-8 (serde_json output and ASCII punctuation).
+        Some(
+            String::from_utf8(out)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+        )
+    }
+
+    /// Drops everything queued (returning its credit) and never wakes JS again.
+    pub fn close(&self) {
+        self.set_waker(None);
+        lock(&self.inner).entries.clear();
+    }
+}
+
+/// Locks `m`, recovering the data if a panicking thread poisoned it (the data is plain state
+/// that stays consistent between statements).
+pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    fn counting_outbox(cap: usize) -> (Arc<Outbox>, Arc<AtomicUsize>) {
+        let ob = Outbox::new(cap);
+        let wakes = Arc::new(AtomicUsize::new(0));
+        let w = wakes.clone();
+        ob.set_waker(Some(Box::new(move || {
+            w.fetch_add(1, Ordering::SeqCst);
+        })));
+        (ob, wakes)
+    }
+
+    #[test]
+    fn batches_in_order_and_merges_messages_of_one_session() {
+        let (ob, wakes) = counting_outbox(1 << 20);
+        let a = SessionKey::new("a");
+        let b = SessionKey::new("b\"q");
+        ob.process_started();
+        ob.push_messages(&a, b"{\"n\":1}".to_vec(), None);
+        ob.push_messages(&a, b"{\"n\":2}".to_vec(), None);
+        ob.push_status(&b, Status::Error, Some("x\ny".into()));
+        ob.push_messages(&a, b"{\"n\":3}".to_vec(), None);
+        ob.push_exited(&a);
+        ob.push_removed(&b);
+        assert_eq!(
+            wakes.load(Ordering::SeqCst),
+            1,
+            "one drain scheduled for the burst"
+        );
+        let text = ob.drain().unwrap_or_default();
+        let v: serde_json::Value = serde_json::from_str(&text).expect("valid json");
+        assert_eq!(
+            v,
+            serde_json::json!([0,
+                ["m","a",[{"n":1},{"n":2}]],
+                ["s","b\"q","error","x\ny"],
+                ["m","a",[{"n":3}]],
+                ["x","a"],
+                ["r","b\"q"]])
+        );
+        assert_eq!(ob.drain(), None);
+        ob.push_status(&a, Status::Done, None);
+        assert_eq!(
+            wakes.load(Ordering::SeqCst),
+            2,
+            "a new push after a drain schedules again"
+        );
+    }
+
+    #[test]
+    fn drain_respects_the_batch_cap_and_reschedules() {
+        let (ob, wakes) = counting_outbox(64);
+        let a = SessionKey::new("a");
+        let b = SessionKey::new("b");
+        for i in 0..10 {
+            // Alternate sessions so nothing merges.
+            let k = if i % 2 == 0 { &a } else { &b };
+            ob.push_messages(k, vec![b'1'; 30], None);
+        }
+        let mut batches = 0;
+        let mut entries = 0;
+        while let Some(t) = ob.drain() {
+            batches += 1;
+            let v: serde_json::Value = serde_json::from_str(&t).expect("json");
+            entries += v.as_array().map_or(0, |a| a.len() - 1);
+        }
+        assert_eq!(entries, 10);
+        assert!(batches >= 5, "cap splits the queue: {batches}");
+        assert!(wakes.load(Ordering::SeqCst) >= batches);
+    }
+
+    #[test]
+    fn credit_returns_permits_when_drained_or_closed() {
+        let (ob, _) = counting_outbox(1 << 20);
+        let sem = Arc::new(Semaphore::new(100));
+        let a = SessionKey::new("a");
+        for _ in 0..2 {
+            if let Ok(p) = sem.clone().try_acquire_many_owned(40) {
+                p.forget();
+            }
+            ob.push_messages(&a, b"1".to_vec(), Some(Credit::new(sem.clone(), 40)));
+        }
+        assert_eq!(sem.available_permits(), 20);
+        assert!(ob.drain().is_some());
+        assert_eq!(sem.available_permits(), 100);
+        if let Ok(p) = sem.clone().try_acquire_many_owned(50) {
+            p.forget();
+        }
+        ob.push_messages(&a, b"1".to_vec(), Some(Credit::new(sem.clone(), 50)));
+        ob.close();
+        assert_eq!(sem.available_permits(), 100);
+    }
+}

@@ -1,0 +1,280 @@
+//! Runner processes: spawning (own process group, clean environment, death signal), waiting
+//! for exit without reaping, signalling the whole group, reaping.
+//!
+//! Exit is observed through a pidfd where the kernel has one (Linux ≥ 5.3), never through
+//! `SIGCHLD`: the host runtime (libuv in Node, Bun's loop) owns that signal, and a second
+//! handler in the same process would race with it.
+
+use std::io;
+use std::os::fd::OwnedFd;
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+
+use crate::status::ExitKind;
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct SpawnSpec {
+    /// The program (runtime path or name).
+    pub program: String,
+    /// Its arguments.
+    pub args: Vec<String>,
+    /// The complete environment (nothing else is inherited).
+    pub env: Vec<(String, String)>,
+    /// Working directory; the host's when `None`.
+    pub cwd: Option<PathBuf>,
+}
+
+/// A spawned runner with its pipes.
+#[derive(Debug)]
+pub struct Spawned {
+    /// The child (owned so it can be reaped).
+    pub child: Child,
+    /// Process id, which is also the process group id.
+    pub pid: i32,
+    /// Write end of the runner's stdin.
+    pub stdin: OwnedFd,
+    /// Read end of the runner's stdout.
+    pub stdout: OwnedFd,
+    /// Read end of the runner's stderr.
+    pub stderr: OwnedFd,
+}
+
+/// Spawns `spec` in a new process group with piped stdio.
+///
+/// On Linux the child also gets `PR_SET_PDEATHSIG = SIGKILL`, so it dies with the thread that
+/// spawned it: callers spawn from a thread that lives as long as the manager (the JS thread),
+/// never from a pool thread that may be retired while the runner still runs.
+pub fn spawn(spec: &SpawnSpec) -> io::Result<Spawned> {
+    let mut cmd = Command::new(&spec.program);
+    cmd.args(&spec.args)
+        .env_clear()
+        .envs(spec.env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(cwd) = &spec.cwd {
+        cmd.current_dir(cwd);
+    }
+    {
+        use std::os::unix::process::CommandExt;
+        // Own group: stop/kill reach the runner's children too, and a Ctrl-C aimed at the
+        // host's terminal group does not hit runners behind the manager's back.
+        cmd.process_group(0);
+        #[cfg(target_os = "linux")]
+        {
+            let parent = nix::unistd::getpid().as_raw();
+            // SAFETY: the closure runs in the forked child before exec and only makes two
+            // async-signal-safe system calls (prctl, getppid) and builds `io::Error`s from raw
+            // OS codes, which does not allocate. It touches no locks and no heap.
+            unsafe {
+                cmd.pre_exec(move || {
+                    if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong) == -1 {
+                        return Err(io::Error::last_os_error());
+                    }
+                    // The parent may have died between fork and prctl: then no signal will
+                    // ever come, so refuse to start an orphan.
+                    if libc::getppid() != parent {
+                        return Err(io::Error::from_raw_os_error(libc::ESRCH));
+                    }
+                    Ok(())
+                });
+            }
+        }
+    }
+    let mut child = cmd.spawn()?;
+    let pid = i32::try_from(child.id()).map_err(|_| io::Error::other("pid out of range"))?;
+    let (Some(stdin), Some(stdout), Some(stderr)) =
+        (child.stdin.take(), child.stdout.take(), child.stderr.take())
+    else {
+        // Cannot happen with Stdio::piped(); do not leave the child behind if it does.
+        let _ = signal_group(pid, Signal::SIGKILL);
+        let _ = child.wait();
+        return Err(io::Error::other("child stdio pipes missing"));
+    };
+    Ok(Spawned {
+        child,
+        pid,
+        stdin: stdin.into(),
+        stdout: stdout.into(),
+        stderr: stderr.into(),
+    })
+}
+
+/// Sends `sig` to the process group `pgid`. `Ok(false)` when the group no longer exists.
+pub fn signal_group(pgid: i32, sig: Signal) -> io::Result<bool> {
+    match killpg(Pid::from_raw(pgid), sig) {
+        Ok(()) => Ok(true),
+        Err(nix::errno::Errno::ESRCH) => Ok(false),
+        // EPERM: a member changed credentials (setuid helper); nothing more we can do.
+        Err(e) => Err(io::Error::from(e)),
+    }
+}
+
+/// Whether any process of group `pgid` still exists.
+pub fn group_alive(pgid: i32) -> bool {
+    match killpg(Pid::from_raw(pgid), None) {
+        Ok(()) => true,
+        Err(nix::errno::Errno::ESRCH) => false,
+        Err(_) => true,
+    }
+}
+
+/// Waits until process `pid` (a child of this process) has exited, without reaping it, so
+/// its pid — and so its process group id — stays reserved while the caller signals the group.
+pub async fn wait_exited(pid: i32) -> io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        match pidfd::open(pid) {
+            Ok(fd) => return pidfd::wait_readable(fd).await,
+            Err(e) => {
+                tracing::debug!(pid, error = %e, "pidfd unavailable, waiting on a blocking thread")
+            }
+        }
+    }
+    let waited = tokio::task::spawn_blocking(move || {
+        use nix::sys::wait::{Id, WaitPidFlag, waitid};
+        loop {
+            match waitid(
+                Id::Pid(Pid::from_raw(pid)),
+                WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT,
+            ) {
+                Err(nix::errno::Errno::EINTR) => continue,
+                other => return other.map(|_| ()).map_err(io::Error::from),
+            }
+        }
+    })
+    .await;
+    waited.map_err(io::Error::other)?
+}
+
+#[cfg(target_os = "linux")]
+mod pidfd {
+    use std::io;
+    use std::os::fd::{FromRawFd, OwnedFd};
+
+    use tokio::io::Interest;
+    use tokio::io::unix::AsyncFd;
+
+    /// `pidfd_open(2)`.
+    pub fn open(pid: i32) -> io::Result<OwnedFd> {
+        // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1; no memory is
+        // passed to the kernel.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let fd = i32::try_from(fd).map_err(|_| io::Error::other("fd out of range"))?;
+        // SAFETY: the kernel just returned this descriptor and nothing else owns it.
+        Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    }
+
+    /// A pidfd becomes readable when the process exits.
+    pub async fn wait_readable(fd: OwnedFd) -> io::Result<()> {
+        // SAFETY: `fd` is an `OwnedFd` moved into the `AsyncFd`, so it stays open and is the
+        // same descriptor for the whole life of the registration.
+        let afd = unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE) }
+            .map_err(io::Error::from)?;
+        let _guard = afd.readable().await?;
+        Ok(())
+    }
+}
+
+/// Reaps `child`, which has exited (see [`wait_exited`]).
+pub fn reap(child: &mut Child) -> io::Result<ExitKind> {
+    child.wait().map(exit_kind)
+}
+
+/// How an [`ExitStatus`] ended.
+pub fn exit_kind(status: ExitStatus) -> ExitKind {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(c), _) => ExitKind::Code(c),
+        (None, Some(s)) => ExitKind::Signal(s),
+        (None, None) => ExitKind::Code(-1),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rt() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+    }
+
+    fn sh(script: &str) -> SpawnSpec {
+        SpawnSpec {
+            program: "/bin/sh".into(),
+            args: vec!["-c".into(), script.into()],
+            env: vec![
+                ("PATH".into(), "/usr/bin:/bin".into()),
+                ("ONLY".into(), "me".into()),
+            ],
+            cwd: Some(std::env::temp_dir()),
+        }
+    }
+
+    #[test]
+    fn spawns_in_own_group_with_clean_env_and_reports_exit() {
+        rt().block_on(async {
+            let mut s =
+                spawn(&sh("[ \"$ONLY\" = me ] && [ -z \"$HOME\" ] && exit 7")).expect("spawn");
+            let pgid = nix::unistd::getpgid(Some(Pid::from_raw(s.pid))).expect("pgid");
+            assert_eq!(pgid.as_raw(), s.pid);
+            wait_exited(s.pid).await.expect("wait");
+            assert_eq!(reap(&mut s.child).expect("reap"), ExitKind::Code(7));
+        });
+    }
+
+    #[test]
+    fn group_signal_reaches_grandchildren() {
+        rt().block_on(async {
+            let mut s = spawn(&sh("sleep 30 & sleep 30; wait")).expect("spawn");
+            // Wait until the group has the grandchild (sh forks both sleeps quickly).
+            let pid = s.pid;
+            for _ in 0..200 {
+                let out = Command::new("pgrep")
+                    .args(["-g", &pid.to_string()])
+                    .output();
+                if out
+                    .map(|o| String::from_utf8_lossy(&o.stdout).lines().count() >= 3)
+                    .unwrap_or(false)
+                {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            assert!(group_alive(pid));
+            assert!(signal_group(pid, Signal::SIGKILL).expect("killpg"));
+            wait_exited(pid).await.expect("wait");
+            assert_eq!(reap(&mut s.child).expect("reap"), ExitKind::Signal(9));
+            for _ in 0..500 {
+                if !group_alive(pid) {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            assert!(!group_alive(pid), "grandchildren died with the group");
+        });
+    }
+
+    #[test]
+    fn spawn_failure_is_the_os_error() {
+        let err = spawn(&SpawnSpec {
+            program: "/nonexistent/runtime".into(),
+            args: vec![],
+            env: vec![],
+            cwd: None,
+        })
+        .err()
+        .map(|e| e.kind());
+        assert_eq!(err, Some(io::ErrorKind::NotFound));
+    }
+}

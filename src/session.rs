@@ -1,0 +1,701 @@
+//! One session: its state, and the tasks that run its runner process — stdout reader, stderr
+//! logger, stdin writer, and the supervisor that handles stop/kill escalation and exit.
+
+use std::io;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use nix::sys::signal::Signal;
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::unix::pipe;
+use tokio::sync::{Semaphore, mpsc};
+use tokio::time::Instant;
+
+use crate::adapt::{self, Adapter, AgentMessage, MessageType};
+use crate::error::{ErrorCode, OpError};
+use crate::framing::{Frame, LineFramer};
+use crate::manager::Shared;
+use crate::outbox::{Credit, SessionKey, lock};
+use crate::process::{self, Spawned};
+use crate::protocol::{RunnerEvent, classify};
+use crate::status::{ExitKind, Status, StatusEvent, StatusMachine};
+
+/// Size of one stdout read.
+const READ_CHUNK: usize = 256 * 1024;
+/// Longest stderr line logged whole.
+const MAX_STDERR_LINE: usize = 64 * 1024;
+
+/// Milliseconds since the Unix epoch, as JS `Date.now()`.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// What the host asks of a running session's supervisor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    /// Stop message sent: SIGTERM after the stop grace if still alive.
+    Stop,
+    /// End it now: SIGTERM at once, SIGKILL after the kill grace.
+    Kill,
+}
+
+/// Counters and status of a session, behind the session's lock.
+#[derive(Debug)]
+struct State {
+    machine: StatusMachine,
+    cost_usd: f64,
+    input_tokens: f64,
+    output_tokens: f64,
+    stop_requested: bool,
+    exit: Option<ExitKind>,
+    bytes_in: u64,
+    bytes_out: u64,
+    messages: u64,
+    dropped_lines: u64,
+    last_output_at: Option<u64>,
+}
+
+/// A plain copy of a session's state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    /// The id.
+    pub session_id: String,
+    /// The provider id given to `startSession`.
+    pub provider: String,
+    /// Current status.
+    pub status: Status,
+    /// Total cost reported by the agent.
+    pub cost_usd: f64,
+    /// Input tokens, summed over cost messages.
+    pub input_tokens: f64,
+    /// Output tokens, summed over cost messages.
+    pub output_tokens: f64,
+    /// When the session started (ms since the epoch).
+    pub started_at: u64,
+    /// Runner process id.
+    pub pid: i32,
+    /// Exit code, once exited normally.
+    pub exit_code: Option<i32>,
+    /// Signal name, once killed by a signal.
+    pub signal: Option<String>,
+    /// Stdout bytes read.
+    pub bytes_in: u64,
+    /// Stdin bytes written.
+    pub bytes_out: u64,
+    /// AgentMessages produced.
+    pub messages: u64,
+    /// Lines dropped (oversized, invalid JSON, not an object).
+    pub dropped_lines: u64,
+    /// When the runner last wrote to stdout (ms since the epoch).
+    pub last_output_at: Option<u64>,
+}
+
+/// Bounded queue of lines for the runner's stdin.
+#[derive(Debug)]
+struct StdinQueue {
+    tx: mpsc::UnboundedSender<Vec<u8>>,
+    queued: Arc<AtomicUsize>,
+    cap: usize,
+}
+
+impl StdinQueue {
+    /// Queues `line` unless the queue already holds `cap` bytes; an empty queue always
+    /// accepts one line, so a prompt larger than the cap can still be sent.
+    fn push(&self, line: Vec<u8>, force: bool) -> Result<(), OpError> {
+        let len = line.len();
+        let before = self.queued.fetch_add(len, Ordering::SeqCst);
+        if !force && before > 0 && before + len > self.cap {
+            self.queued.fetch_sub(len, Ordering::SeqCst);
+            return Err(OpError::new(
+                ErrorCode::StdinFull,
+                format!(
+                    "Runner is not reading its stdin: {before} bytes already queued (limit {})",
+                    self.cap
+                ),
+            ));
+        }
+        self.tx.send(line).map_err(|_| {
+            self.queued.fetch_sub(len, Ordering::SeqCst);
+            OpError::new(ErrorCode::InvalidState, "Runner stdin is closed")
+        })
+    }
+}
+
+/// One supervised session.
+#[derive(Debug)]
+pub struct Session {
+    /// The id (and its JSON form).
+    pub key: Arc<SessionKey>,
+    /// Provider id as given.
+    pub provider: String,
+    adapter: Adapter,
+    started_at: u64,
+    pid: i32,
+    state: Mutex<State>,
+    stdin: StdinQueue,
+    ctrl: mpsc::UnboundedSender<Control>,
+    removed: AtomicBool,
+    pending: Arc<Semaphore>,
+}
+
+/// Receiving ends handed to the supervisor.
+pub struct SessionTasks {
+    ctrl_rx: mpsc::UnboundedReceiver<Control>,
+    stdin_rx: mpsc::UnboundedReceiver<Vec<u8>>,
+    spawned: Spawned,
+}
+
+impl Session {
+    /// Wraps a freshly spawned runner. Call [`Session::run`] with the returned tasks.
+    pub fn new(
+        id: &str,
+        provider: &str,
+        spawned: Spawned,
+        shared: &Shared,
+    ) -> (Arc<Self>, SessionTasks) {
+        let (ctrl, ctrl_rx) = mpsc::unbounded_channel();
+        let (stdin_tx, stdin_rx) = mpsc::unbounded_channel();
+        let session = Arc::new(Self {
+            key: SessionKey::new(id),
+            provider: provider.to_owned(),
+            adapter: Adapter::for_provider(provider),
+            started_at: now_ms(),
+            pid: spawned.pid,
+            state: Mutex::new(State {
+                machine: StatusMachine::new(),
+                cost_usd: 0.0,
+                input_tokens: 0.0,
+                output_tokens: 0.0,
+                stop_requested: false,
+                exit: None,
+                bytes_in: 0,
+                bytes_out: 0,
+                messages: 0,
+                dropped_lines: 0,
+                last_output_at: None,
+            }),
+            stdin: StdinQueue {
+                tx: stdin_tx,
+                queued: Arc::new(AtomicUsize::new(0)),
+                cap: shared.cfg.stdin_queue_bytes,
+            },
+            ctrl,
+            removed: AtomicBool::new(false),
+            pending: Arc::new(Semaphore::new(shared.cfg.max_pending_bytes)),
+        });
+        (
+            session,
+            SessionTasks {
+                ctrl_rx,
+                stdin_rx,
+                spawned,
+            },
+        )
+    }
+
+    /// The runner's process id.
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
+    /// A copy of the session's state.
+    pub fn snapshot(&self) -> Snapshot {
+        let s = lock(&self.state);
+        let (exit_code, signal) = match s.exit {
+            Some(ExitKind::Code(c)) => (Some(c), None),
+            Some(ExitKind::Signal(sig)) => (None, Some(crate::status::signal_name(sig))),
+            None => (None, None),
+        };
+        Snapshot {
+            session_id: self.key.id.clone(),
+            provider: self.provider.clone(),
+            status: s.machine.status(),
+            cost_usd: s.cost_usd,
+            input_tokens: s.input_tokens,
+            output_tokens: s.output_tokens,
+            started_at: self.started_at,
+            pid: self.pid,
+            exit_code,
+            signal,
+            bytes_in: s.bytes_in,
+            bytes_out: s.bytes_out,
+            messages: s.messages,
+            dropped_lines: s.dropped_lines,
+            last_output_at: s.last_output_at,
+        }
+    }
+
+    /// Whether the runner process has exited.
+    pub fn has_exited(&self) -> bool {
+        lock(&self.state).exit.is_some()
+    }
+
+    /// Applies a status event and queues the change for JS (under the state lock, so changes
+    /// reach JS in the order they were made).
+    fn emit(&self, shared: &Shared, event: StatusEvent) {
+        let mut s = lock(&self.state);
+        if let Some((status, error)) = s.machine.apply(event)
+            && !self.removed.load(Ordering::SeqCst)
+        {
+            shared.outbox.push_status(&self.key, status, error);
+        }
+    }
+
+    /// Queues the first query (always accepted, whatever its size).
+    pub fn send_initial(&self, line: Vec<u8>) -> Result<(), OpError> {
+        self.stdin.push(line, true)
+    }
+
+    /// Sends a follow-up query and marks the session running.
+    pub fn write_prompt(&self, shared: &Shared, line: Vec<u8>) -> Result<(), OpError> {
+        {
+            let s = lock(&self.state);
+            if s.exit.is_some() {
+                return Err(OpError::new(
+                    ErrorCode::InvalidState,
+                    format!("Session is {}", s.machine.status()),
+                ));
+            }
+            if s.stop_requested {
+                return Err(OpError::new(ErrorCode::InvalidState, "Session is stopping"));
+            }
+        }
+        self.stdin.push(line, false)?;
+        self.emit(shared, StatusEvent::Prompted);
+        Ok(())
+    }
+
+    /// Sends the stop line and starts the stop grace (idempotent).
+    pub fn stop(&self, stop_line: Vec<u8>) {
+        {
+            let mut s = lock(&self.state);
+            if s.exit.is_some() || std::mem::replace(&mut s.stop_requested, true) {
+                return;
+            }
+        }
+        // The stop line may not fit a full queue; the grace timer ends the runner anyway.
+        let _ = self.stdin.push(stop_line, true);
+        let _ = self.ctrl.send(Control::Stop);
+    }
+
+    /// Forgets the session for JS and ends its process (SIGTERM now, SIGKILL after the grace).
+    pub fn remove(&self) {
+        self.removed.store(true, Ordering::SeqCst);
+        let exited = {
+            let mut s = lock(&self.state);
+            s.stop_requested = true;
+            s.exit.is_some()
+        };
+        if !exited {
+            let _ = self.ctrl.send(Control::Kill);
+        }
+    }
+
+    /// Ends the process at once, synchronously (host or worker going away): SIGKILL to the
+    /// whole group. Safe only while the runner is not yet reaped.
+    pub fn kill_now(&self) {
+        let s = lock(&self.state);
+        if s.exit.is_none() {
+            // The state lock is held and `exit` is set under it before reaping, so the pid
+            // (and group id) is still reserved by our unreaped child here.
+            let _ = process::signal_group(self.pid, Signal::SIGKILL);
+        }
+    }
+
+    /// Runs the session's tasks until the process has exited and its output is delivered.
+    pub async fn run(self: Arc<Self>, shared: Arc<Shared>, tasks: SessionTasks) {
+        let SessionTasks {
+            mut ctrl_rx,
+            stdin_rx,
+            spawned,
+        } = tasks;
+        let Spawned {
+            mut child,
+            pid,
+            stdin,
+            stdout,
+            stderr,
+        } = spawned;
+        let mut reader = tokio::spawn(self.clone().read_stdout(shared.clone(), stdout));
+        let logger = tokio::spawn(log_stderr(self.key.clone(), stderr));
+        let writer = tokio::spawn(self.clone().write_stdin(stdin, stdin_rx));
+
+        let exited = process::wait_exited(pid);
+        tokio::pin!(exited);
+        let mut term_at: Option<Instant> = None;
+        let mut kill_at: Option<Instant> = None;
+        let mut ctrl_open = true;
+        let cfg = &shared.cfg;
+        loop {
+            tokio::select! {
+                r = &mut exited => {
+                    if let Err(e) = r {
+                        tracing::warn!(session = %self.key.id, error = %e, "waiting for the runner failed");
+                    }
+                    break;
+                }
+                c = ctrl_rx.recv(), if ctrl_open => match c {
+                    Some(Control::Stop) => {
+                        if term_at.is_none() && kill_at.is_none() {
+                            term_at = Some(Instant::now() + cfg.stop_grace);
+                        }
+                    }
+                    Some(Control::Kill) => {
+                        term_at = None;
+                        self.signal(Signal::SIGTERM);
+                        kill_at.get_or_insert(Instant::now() + cfg.kill_grace);
+                    }
+                    None => ctrl_open = false,
+                },
+                _ = sleep_until(term_at), if term_at.is_some() => {
+                    term_at = None;
+                    self.emit(&shared, StatusEvent::StopTimedOut);
+                    self.signal(Signal::SIGTERM);
+                    kill_at = Some(Instant::now() + cfg.kill_grace);
+                }
+                _ = sleep_until(kill_at), if kill_at.is_some() => {
+                    kill_at = None;
+                    self.signal(Signal::SIGKILL);
+                }
+            }
+        }
+
+        // The runner has exited but is not reaped: its pid, which is the group id, is still
+        // reserved, so the group signal cannot hit an unrelated process. Whatever is left in
+        // the group (tool commands, a CLI) is an orphan-to-be: ask it to go.
+        let leftovers = process::signal_group(pid, Signal::SIGTERM).unwrap_or(false);
+        let kind = {
+            let mut s = lock(&self.state);
+            let kind = match process::reap(&mut child) {
+                Ok(k) => k,
+                Err(e) => {
+                    tracing::warn!(session = %self.key.id, error = %e, "reaping the runner failed");
+                    ExitKind::Code(-1)
+                }
+            };
+            s.exit = Some(kind);
+            kind
+        };
+        if leftovers {
+            tokio::spawn(sweep_group(pid, cfg.kill_grace));
+        }
+
+        // Output written just before the exit is still in the pipe: deliver it before the
+        // final status. Bounded, because a process outside the group may hold the pipe open.
+        let drain_limit = cfg.kill_grace + Duration::from_secs(1);
+        if tokio::time::timeout(drain_limit, &mut reader)
+            .await
+            .is_err()
+        {
+            tracing::warn!(session = %self.key.id, "stdout still open {drain_limit:?} after the runner exited; closing it");
+            reader.abort();
+        }
+        writer.abort();
+        if tokio::time::timeout(Duration::from_millis(200), logger)
+            .await
+            .is_err()
+        {
+            tracing::debug!(session = %self.key.id, "stderr still open after exit");
+        }
+
+        let stopped = lock(&self.state).stop_requested;
+        self.emit(&shared, StatusEvent::Exited { kind, stopped });
+        shared.outbox.push_exited(&self.key);
+        shared.schedule_cleanup(self);
+    }
+
+    fn signal(&self, sig: Signal) {
+        if let Err(e) = process::signal_group(self.pid, sig) {
+            tracing::warn!(session = %self.key.id, error = %e, "signalling the runner group failed");
+        }
+    }
+
+    /// Whether JS no longer wants this session's output.
+    fn is_removed(&self) -> bool {
+        self.removed.load(Ordering::SeqCst)
+    }
+
+    async fn write_stdin(
+        self: Arc<Self>,
+        fd: std::os::fd::OwnedFd,
+        mut rx: mpsc::UnboundedReceiver<Vec<u8>>,
+    ) {
+        let mut tx = match pipe::Sender::from_owned_fd(fd) {
+            Ok(tx) => tx,
+            Err(e) => {
+                tracing::warn!(session = %self.key.id, error = %e, "runner stdin unusable");
+                return;
+            }
+        };
+        while let Some(line) = rx.recv().await {
+            let len = line.len();
+            let result = tx.write_all(&line).await;
+            self.stdin.queued.fetch_sub(len, Ordering::SeqCst);
+            match result {
+                Ok(()) => lock(&self.state).bytes_out += len as u64,
+                Err(e) => {
+                    tracing::debug!(session = %self.key.id, error = %e, "runner stdin closed");
+                    break;
+                }
+            }
+        }
+        // Anything still queued is lost with the closed pipe: release its accounting.
+        rx.close();
+        while let Ok(line) = rx.try_recv() {
+            self.stdin.queued.fetch_sub(line.len(), Ordering::SeqCst);
+        }
+    }
+
+    async fn read_stdout(self: Arc<Self>, shared: Arc<Shared>, fd: std::os::fd::OwnedFd) {
+        let mut rx = match pipe::Receiver::from_owned_fd(fd) {
+            Ok(rx) => rx,
+            Err(e) => {
+                tracing::warn!(session = %self.key.id, error = %e, "runner stdout unusable");
+                return;
+            }
+        };
+        let mut framer = LineFramer::new(shared.cfg.max_line_bytes);
+        let mut buf = vec![0u8; READ_CHUNK];
+        let mut batch = Batch::default();
+        loop {
+            let n = match rx.read(&mut buf).await {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    tracing::warn!(session = %self.key.id, error = %e, "reading runner stdout failed");
+                    break;
+                }
+            };
+            let now = now_ms();
+            framer.push(&buf[..n], &mut |frame| {
+                batch.frame(self.adapter, frame, now)
+            });
+            self.flush(&shared, &mut batch, n, now).await;
+        }
+        let now = now_ms();
+        framer.finish(&mut |frame| batch.frame(self.adapter, frame, now));
+        self.flush(&shared, &mut batch, 0, now).await;
+    }
+
+    /// Hands one read's worth of results to the outbox, in order, waiting for read-ahead
+    /// credit first (this is the backpressure: while JS is behind, the pipe is not read).
+    async fn flush(&self, shared: &Shared, batch: &mut Batch, read: usize, now: u64) {
+        {
+            let mut s = lock(&self.state);
+            s.bytes_in += read as u64;
+            if read > 0 {
+                s.last_output_at = Some(now);
+            }
+            s.messages += batch.messages;
+            s.dropped_lines += batch.dropped;
+            for cost in batch.costs.drain(..) {
+                if let Some(total) = cost.total_cost_usd {
+                    s.cost_usd = total;
+                }
+                s.input_tokens += cost.input_tokens.unwrap_or(0.0);
+                s.output_tokens += cost.output_tokens.unwrap_or(0.0);
+            }
+            batch.messages = 0;
+            batch.dropped = 0;
+        }
+        for action in batch.actions.drain(..) {
+            match action {
+                Action::Messages { body, raw_bytes } => {
+                    if self.is_removed() {
+                        continue;
+                    }
+                    let credit = self
+                        .take_credit(raw_bytes, shared.cfg.max_pending_bytes)
+                        .await;
+                    shared.outbox.push_messages(&self.key, body, credit);
+                }
+                Action::Status(ev) => self.emit(shared, ev),
+            }
+        }
+    }
+
+    async fn take_credit(&self, bytes: usize, cap: usize) -> Option<Credit> {
+        let n = bytes.clamp(1, cap);
+        let permits = u32::try_from(n).unwrap_or(u32::MAX);
+        match self.pending.clone().acquire_many_owned(permits).await {
+            Ok(p) => {
+                p.forget();
+                Some(Credit::new(self.pending.clone(), permits as usize))
+            }
+            // The semaphore is never closed; without credit the message still goes out.
+            Err(_) => None,
+        }
+    }
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// After the runner exited: SIGKILL whatever of its group ignored SIGTERM for `grace`.
+async fn sweep_group(pgid: i32, grace: Duration) {
+    let deadline = Instant::now() + grace;
+    while Instant::now() < deadline {
+        if !process::group_alive(pgid) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = process::signal_group(pgid, Signal::SIGKILL);
+}
+
+async fn log_stderr(key: Arc<SessionKey>, fd: std::os::fd::OwnedFd) {
+    let Ok(mut rx) = pipe::Receiver::from_owned_fd(fd) else {
+        return;
+    };
+    let mut framer = LineFramer::new(MAX_STDERR_LINE);
+    let mut buf = vec![0u8; 16 * 1024];
+    let mut log = |frame: Frame<'_>| match frame {
+        Frame::Line(l) => {
+            tracing::info!(target: "sidecar::runner", session = %key.id, "{}", String::from_utf8_lossy(l).trim_end());
+        }
+        Frame::Oversized { len } => {
+            tracing::info!(target: "sidecar::runner", session = %key.id, "(stderr line of {len} bytes not shown)");
+        }
+    };
+    loop {
+        match rx.read(&mut buf).await {
+            Ok(0) => break,
+            Ok(n) => framer.push(&buf[..n], &mut log),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) => break,
+        }
+    }
+    framer.finish(&mut log);
+}
+
+/// Cost figures from one `cost` message.
+#[derive(Debug, Default)]
+struct CostUpdate {
+    total_cost_usd: Option<f64>,
+    input_tokens: Option<f64>,
+    output_tokens: Option<f64>,
+}
+
+enum Action {
+    Messages { body: Vec<u8>, raw_bytes: usize },
+    Status(StatusEvent),
+}
+
+/// What one read produced, in order: runs of serialized messages and status events.
+#[derive(Default)]
+struct Batch {
+    actions: Vec<Action>,
+    costs: Vec<CostUpdate>,
+    messages: u64,
+    dropped: u64,
+}
+
+impl Batch {
+    fn frame(&mut self, adapter: Adapter, frame: Frame<'_>, now: u64) {
+        match frame {
+            Frame::Line(line) => self.line(adapter, line, now),
+            Frame::Oversized { len } => {
+                self.dropped += 1;
+                let text =
+                    format!("Runner output line of {len} bytes exceeds maxLineBytes; line dropped");
+                tracing::warn!("{text}");
+                self.error(text, len, now);
+            }
+        }
+    }
+
+    fn line(&mut self, adapter: Adapter, line: &[u8], now: u64) {
+        let value: Value = match serde_json::from_slice(line) {
+            Ok(v) => v,
+            Err(e) => {
+                self.dropped += 1;
+                let preview = String::from_utf8_lossy(&line[..line.len().min(100)]).into_owned();
+                let text = format!("Invalid JSON from runner ({e}): {preview}");
+                tracing::warn!("{text}");
+                self.error(text, line.len(), now);
+                return;
+            }
+        };
+        if !value.is_object() {
+            self.dropped += 1;
+            let text = format!(
+                "Runner line is not a JSON object ({}); line dropped",
+                crate::protocol::type_name(&value)
+            );
+            tracing::warn!("{text}");
+            self.error(text, line.len(), now);
+            return;
+        }
+        match classify(value) {
+            RunnerEvent::Ignored => {}
+            RunnerEvent::Started => self.actions.push(Action::Status(StatusEvent::AgentStarted)),
+            RunnerEvent::Stopped => self.actions.push(Action::Status(StatusEvent::AgentStopped)),
+            RunnerEvent::Failed(m) => self
+                .actions
+                .push(Action::Status(StatusEvent::AgentError(m))),
+            RunnerEvent::Provider(event) => {
+                let msgs = adapt::adapt(adapter, event, now);
+                for m in &msgs {
+                    if m.kind == MessageType::Cost {
+                        self.costs.push(CostUpdate {
+                            total_cost_usd: m.content.get("totalCostUsd").and_then(Value::as_f64),
+                            input_tokens: m.content.get("inputTokens").and_then(Value::as_f64),
+                            output_tokens: m.content.get("outputTokens").and_then(Value::as_f64),
+                        });
+                    }
+                }
+                self.push_messages(&msgs, line.len());
+            }
+        }
+    }
+
+    fn error(&mut self, message: String, raw_bytes: usize, now: u64) {
+        let msg = AgentMessage {
+            id: uuid::Uuid::new_v4().to_string(),
+            kind: MessageType::Error,
+            content: serde_json::json!({ "message": message }),
+            timestamp: now,
+            parent_id: None,
+        };
+        // An oversized line's bytes were never held, so it costs no read-ahead credit.
+        self.push_messages(std::slice::from_ref(&msg), raw_bytes.min(4096));
+    }
+
+    fn push_messages(&mut self, msgs: &[AgentMessage], raw_bytes: usize) {
+        if msgs.is_empty() {
+            return;
+        }
+        self.messages += msgs.len() as u64;
+        let (body, raw) = match self.actions.last_mut() {
+            Some(Action::Messages { body, raw_bytes }) => (body, raw_bytes),
+            _ => {
+                self.actions.push(Action::Messages {
+                    body: Vec::new(),
+                    raw_bytes: 0,
+                });
+                match self.actions.last_mut() {
+                    Some(Action::Messages { body, raw_bytes }) => (body, raw_bytes),
+                    _ => return,
+                }
+            }
+        };
+        *raw += raw_bytes;
+        for m in msgs {
+            if !body.is_empty() {
+                body.push(b',');
+            }
+            if let Err(e) = serde_json::to_writer(&mut *body, m) {
+                tracing::warn!(error = %e, "could not serialise a message");
+            }
+        }
+    }
+}
