@@ -2,7 +2,7 @@
 //! removing finished ones after the cleanup grace.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use indexmap::IndexMap;
@@ -28,6 +28,7 @@ pub struct Shared {
     pub outbox: Arc<Outbox>,
     sessions: Mutex<IndexMap<String, Arc<Session>>>,
     disposed: AtomicBool,
+    next_token: AtomicU64,
 }
 
 impl Shared {
@@ -69,6 +70,7 @@ impl Manager {
                 outbox,
                 sessions: Mutex::new(IndexMap::new()),
                 disposed: AtomicBool::new(false),
+                next_token: AtomicU64::new(1),
             }),
         }
     }
@@ -103,7 +105,8 @@ impl Manager {
             .ok_or_else(|| OpError::new(ErrorCode::SessionNotFound, "Session not found"))
     }
 
-    /// Starts a session: resolves and spawns the runner, sends it the query.
+    /// Starts a session: resolves and spawns the runner, sends it the query. Returns the
+    /// token that names the session in batches.
     ///
     /// `options_json` is the options object as JSON text (`null` for none); `host_env` the
     /// host's environment at this moment. Must be called where spawning threads live as long
@@ -115,7 +118,7 @@ impl Manager {
         prompt: &str,
         options: &serde_json::Value,
         host_env: HashMap<String, String>,
-    ) -> Result<(), OpError> {
+    ) -> Result<u64, OpError> {
         self.check_live()?;
         if id.is_empty() {
             return Err(OpError::new(
@@ -194,7 +197,8 @@ impl Manager {
             )
         })?;
         tracing::debug!(session = id, pid = spawned.pid, runner = %runner.display(), "runner spawned");
-        let (session, tasks) = Session::new(id, provider, spawned, &self.shared);
+        let token = self.shared.next_token.fetch_add(1, Ordering::Relaxed);
+        let (session, tasks) = Session::new(id, token, provider, spawned, &self.shared);
         let query = protocol::build_query(id, prompt, &opts, &extra);
         // The queue is fresh and empty, so this cannot be refused.
         let _ = session.send_initial(query);
@@ -202,7 +206,7 @@ impl Manager {
         sessions.insert(id.to_owned(), session.clone());
         drop(sessions);
         tokio::spawn(session.run(self.shared.clone(), tasks));
-        Ok(())
+        Ok(token)
     }
 
     /// Asks a session to stop: stop line now, SIGTERM after the stop grace, SIGKILL after the
@@ -235,6 +239,11 @@ impl Manager {
     /// Whether a session with `id` is registered.
     pub fn has_session(&self, id: &str) -> bool {
         lock(&self.shared.sessions).contains_key(id)
+    }
+
+    /// The batch token of the session registered under `id`.
+    pub fn session_token(&self, id: &str) -> Option<u64> {
+        lock(&self.shared.sessions).get(id).map(|s| s.key.token)
     }
 
     /// Forgets a session and ends its process if it is still alive.

@@ -6,7 +6,7 @@
 //! threadsafe function's own queue never grows.
 //!
 //! Batch format (a JSON array, first element the number of live runner processes):
-//! `[alive, ["m", sid, [AgentMessage…]], ["s", sid, status, error?], ["x", sid], ["r", sid]]`
+//! `[alive, ["m", token, [AgentMessage…]], ["s", token, status, error?], ["x", token], ["r", token]]`
 //! — messages, status change, process exited, session removed.
 
 use std::collections::VecDeque;
@@ -17,21 +17,28 @@ use tokio::sync::Semaphore;
 
 use crate::status::Status;
 
-/// A session id with its JSON string literal computed once.
+/// A session's id and the token that names it in batches.
+///
+/// Batches name sessions by a per-manager token, not by id: a session removed and started
+/// again under the same id gets a new token, so output of the old one still in flight can
+/// never reach the new one's callbacks.
 #[derive(Debug)]
 pub struct SessionKey {
     /// The id.
     pub id: String,
-    /// The id as a JSON string literal (quoted and escaped).
+    /// The token.
+    pub token: u64,
+    /// The token, as written in batches.
     pub json: String,
 }
 
 impl SessionKey {
-    /// Wraps `id`.
-    pub fn new(id: &str) -> Arc<Self> {
+    /// Wraps `id` with `token`.
+    pub fn new(id: &str, token: u64) -> Arc<Self> {
         Arc::new(Self {
             id: id.to_owned(),
-            json: serde_json::Value::from(id).to_string(),
+            token,
+            json: token.to_string(),
         })
     }
 }
@@ -329,8 +336,8 @@ mod tests {
     #[test]
     fn batches_in_order_and_merges_messages_of_one_session() {
         let (ob, wakes) = counting_outbox(1 << 20);
-        let a = SessionKey::new("a");
-        let b = SessionKey::new("b\"q");
+        let a = SessionKey::new("a", 1);
+        let b = SessionKey::new("b", 2);
         ob.process_started();
         ob.push_messages(&a, b"{\"n\":1}".to_vec(), None);
         ob.push_messages(&a, b"{\"n\":2}".to_vec(), None);
@@ -348,11 +355,11 @@ mod tests {
         assert_eq!(
             v,
             serde_json::json!([0,
-                ["m","a",[{"n":1},{"n":2}]],
-                ["s","b\"q","error","x\ny"],
-                ["m","a",[{"n":3}]],
-                ["x","a"],
-                ["r","b\"q"]])
+                ["m",1,[{"n":1},{"n":2}]],
+                ["s",2,"error","x\ny"],
+                ["m",1,[{"n":3}]],
+                ["x",1],
+                ["r",2]])
         );
         assert_eq!(ob.drain(), None);
         ob.push_status(&a, Status::Done, None);
@@ -366,8 +373,8 @@ mod tests {
     #[test]
     fn drain_respects_the_batch_cap_and_reschedules() {
         let (ob, wakes) = counting_outbox(64);
-        let a = SessionKey::new("a");
-        let b = SessionKey::new("b");
+        let a = SessionKey::new("a", 1);
+        let b = SessionKey::new("b", 2);
         for i in 0..10 {
             // Alternate sessions so nothing merges.
             let k = if i % 2 == 0 { &a } else { &b };
@@ -389,7 +396,7 @@ mod tests {
     fn credit_returns_permits_when_drained_or_closed() {
         let (ob, _) = counting_outbox(1 << 20);
         let sem = Arc::new(Semaphore::new(100));
-        let a = SessionKey::new("a");
+        let a = SessionKey::new("a", 1);
         for _ in 0..2 {
             if let Ok(p) = sem.clone().try_acquire_many_owned(40) {
                 p.forget();

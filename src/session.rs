@@ -153,6 +153,7 @@ impl Session {
     /// Wraps a freshly spawned runner. Call [`Session::run`] with the returned tasks.
     pub fn new(
         id: &str,
+        token: u64,
         provider: &str,
         spawned: Spawned,
         shared: &Shared,
@@ -160,7 +161,7 @@ impl Session {
         let (ctrl, ctrl_rx) = mpsc::unbounded_channel();
         let (stdin_tx, stdin_rx) = mpsc::unbounded_channel();
         let session = Arc::new(Self {
-            key: SessionKey::new(id),
+            key: SessionKey::new(id, token),
             provider: provider.to_owned(),
             adapter: Adapter::for_provider(provider),
             started_at: now_ms(),

@@ -58,19 +58,27 @@ pub struct OpResult {
     pub error: Option<String>,
     /// Stable error code.
     pub code: Option<String>,
+    /// `startSession` only: the token naming the session in batches.
+    pub token: Option<f64>,
 }
 
 fn result(r: std::result::Result<(), OpError>) -> OpResult {
+    result_with_token(r.map(|()| None))
+}
+
+fn result_with_token(r: std::result::Result<Option<u64>, OpError>) -> OpResult {
     match r {
-        Ok(()) => OpResult {
+        Ok(token) => OpResult {
             ok: true,
             error: None,
             code: None,
+            token: token.map(|t| t as f64),
         },
         Err(e) => OpResult {
             ok: false,
             error: Some(e.message),
             code: Some(e.code.as_str().to_owned()),
+            token: None,
         },
     }
 }
@@ -182,7 +190,10 @@ impl NativeManager {
                     .unwrap_or_default())
             })?;
         outbox.set_waker(Some(Box::new(move || {
-            let _ = tsfn.call((), ThreadsafeFunctionCallMode::NonBlocking);
+            let status = tsfn.call((), ThreadsafeFunctionCallMode::NonBlocking);
+            if status != Status::Ok {
+                tracing::warn!(?status, "could not schedule a delivery to JS");
+            }
         })));
         // Worker threads: when this env is torn down its runners must not outlive it.
         let hook_target = Arc::downgrade(&core);
@@ -222,9 +233,10 @@ impl NativeManager {
             }
         };
         let _guard = rt.enter();
-        result(
+        result_with_token(
             self.core
-                .start_session(&session_id, &provider, &prompt, &options, env),
+                .start_session(&session_id, &provider, &prompt, &options, env)
+                .map(Some),
         )
     }
 
@@ -256,10 +268,10 @@ impl NativeManager {
         self.core.get_session(&session_id).map(Into::into)
     }
 
-    /// Whether the session exists.
+    /// The token of the session registered under `session_id`, if any.
     #[napi(catch_unwind)]
-    pub fn has_session(&self, session_id: String) -> bool {
-        self.core.has_session(&session_id)
+    pub fn session_token(&self, session_id: String) -> Option<f64> {
+        self.core.session_token(&session_id).map(|t| t as f64)
     }
 
     /// Removes a session, ending its process.

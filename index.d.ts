@@ -1,0 +1,219 @@
+// Public types of the native SidecarManager (drop-in for the TypeScript SidecarManager).
+// binding.d.ts holds the generated types of the internal native class.
+
+/** Provider ids with a dedicated adapter; any other string is accepted and uses the claude mapping. */
+export type ProviderId = 'claude' | 'codex' | 'ollama' | (string & {})
+
+/** Session status strings. */
+export type SessionStatus = 'running' | 'idle' | 'done' | 'error'
+
+/** The kinds of AgentMessage. */
+export type AgentMessageType =
+  | 'init'
+  | 'text'
+  | 'thinking'
+  | 'tool_call'
+  | 'tool_result'
+  | 'status'
+  | 'compaction'
+  | 'cost'
+  | 'error'
+  | 'unknown'
+
+/** `init` content. */
+export interface InitContent {
+  sessionId: string
+  model: string
+  cwd: string
+  tools: string[]
+}
+
+/** `text` and `thinking` content. */
+export interface TextContent {
+  text: string
+}
+
+/** `tool_call` content. */
+export interface ToolCallContent {
+  toolUseId: string
+  name: string
+  input: unknown
+}
+
+/** `tool_result` content. */
+export interface ToolResultContent {
+  toolUseId: string
+  output?: unknown
+}
+
+/** `status` content. */
+export interface StatusContent {
+  subtype: string
+  message?: string
+}
+
+/** `compaction` content. */
+export interface CompactionContent {
+  trigger: unknown
+  preTokens: number
+}
+
+/** `cost` content. */
+export interface CostContent {
+  totalCostUsd: number
+  durationMs: number
+  inputTokens: number
+  outputTokens: number
+  numTurns: number
+  isError: boolean
+  result?: string
+  errors?: string[]
+}
+
+/** `error` content. */
+export interface ErrorContent {
+  message: unknown
+}
+
+/** A provider-neutral message. */
+export interface AgentMessage {
+  id: string
+  type: AgentMessageType
+  parentId?: string
+  content: unknown
+  /** Milliseconds since the epoch. */
+  timestamp: number
+}
+
+/** A session's state, as `listSessions()` returns it. */
+export interface SessionState {
+  sessionId: string
+  provider: ProviderId
+  status: SessionStatus
+  costUsd: number
+  inputTokens: number
+  outputTokens: number
+  startedAt: number
+}
+
+/** A session's extended state (`getSession`). */
+export interface SessionInfo extends SessionState {
+  /** Runner process id (also its process group id). */
+  pid: number
+  /** Exit code once the runner exited normally, else null. */
+  exitCode: number | null
+  /** Signal name (e.g. "SIGKILL") once the runner was killed by a signal, else null. */
+  signal: string | null
+  uptimeMs: number
+  /** Last stdout activity (ms since the epoch), or null. */
+  lastOutputAt: number | null
+  /** Stdout bytes read from the runner. */
+  bytesIn: number
+  /** Stdin bytes written to the runner. */
+  bytesOut: number
+  /** AgentMessages produced. */
+  messages: number
+  /** Lines dropped (oversized, invalid JSON, not an object); each was reported as an `error` message. */
+  droppedLines: number
+}
+
+/** Options of `startSession` (same as the TypeScript manager). */
+export interface StartSessionOptions {
+  cwd?: string
+  model?: string
+  systemPrompt?: string
+  maxTurns?: number
+  permissionMode?: string
+  claudeConfigDir?: string
+  extraEnv?: Record<string, string>
+  additionalDirectories?: string[]
+  worktreeName?: string
+  /** Session continuity: 'new' (default), 'continue' (most recent), 'resume' (specific). */
+  resumeMode?: 'new' | 'continue' | 'resume'
+  /** Required when resumeMode='resume': the Claude SDK session ID to resume. */
+  resumeSessionId?: string
+}
+
+/** Constructor options; all optional. A wrong type or a negative/NaN number throws a TypeError naming it. */
+export interface SidecarManagerOptions {
+  /** Folder(s) holding `sidecar/dist/<provider>-runner.mjs`, tried in order (default: AGOR_ROOT, then the TS manager's candidates). */
+  runnerRoot?: string | string[]
+  /** Runtime for runner scripts: "node" | "deno" | "bun" | a path (default: deno, else node, from PATH). */
+  runtime?: 'node' | 'deno' | 'bun' | (string & {})
+  /** Claude CLI path (default: the TS manager's places, then PATH). */
+  claudePath?: string
+  /** Stop message → SIGTERM to the runner's group, ms (default 3000). */
+  stopGraceMs?: number
+  /** SIGTERM → SIGKILL, ms (default 2000). */
+  killGraceMs?: number
+  /** Exit → removal from listSessions, ms (default 60000). */
+  cleanupGraceMs?: number
+  /** Longest accepted NDJSON line, bytes (default 10 MB). */
+  maxLineBytes?: number
+  /** Most bytes read from one runner but not yet delivered to JS, bytes (default 50 MB). */
+  maxPendingBytes?: number
+}
+
+/** Stable error codes of `{ ok: false }` results. */
+export type SidecarErrorCode =
+  | 'ERR_SESSION_EXISTS'
+  | 'ERR_SESSION_NOT_FOUND'
+  | 'ERR_INVALID_STATE'
+  | 'ERR_INVALID_ARGUMENT'
+  | 'ERR_CLAUDE_NOT_FOUND'
+  | 'ERR_RUNNER_NOT_FOUND'
+  | 'ERR_CWD_NOT_FOUND'
+  | 'ERR_SPAWN_FAILED'
+  | 'ERR_STDIN_FULL'
+  | 'ERR_DISPOSED'
+  | 'ERR_INTERNAL'
+
+/** Result of the session calls. */
+export interface SidecarResult {
+  ok: boolean
+  error?: string
+  /** Present when ok is false. */
+  code?: SidecarErrorCode
+}
+
+export type MessageCallback = (sessionId: string, messages: AgentMessage[]) => void
+export type StatusCallback = (sessionId: string, status: SessionStatus, error?: string) => void
+
+/** A plain snapshot of the manager. */
+export interface ManagerDescription {
+  state: 'ready' | 'disposing' | 'disposed'
+  sessions: SessionState[]
+  /** Runner processes alive. */
+  running: number
+}
+
+/**
+ * Spawns and supervises agent runner processes (drop-in for the TypeScript SidecarManager).
+ * After `dispose()`, calls returning a result answer `{ ok: false, code: 'ERR_DISPOSED' }`,
+ * `listSessions()` returns `[]`, `getSession()` returns null and the rest do nothing.
+ */
+export declare class SidecarManager {
+  constructor(options?: SidecarManagerOptions)
+  /** Start an agent session with the given provider. Never throws. */
+  startSession(sessionId: string, provider: ProviderId, prompt: string, options?: StartSessionOptions): SidecarResult
+  /** Stop a session: stop message, then SIGTERM and SIGKILL to its process group after the graces. */
+  stopSession(sessionId: string): SidecarResult
+  /** Send a follow-up prompt to a session whose runner is alive. */
+  writePrompt(sessionId: string, prompt: string): SidecarResult
+  /** List all sessions with their state. */
+  listSessions(): SessionState[]
+  /** One session's extended state, or null. */
+  getSession(sessionId: string): SessionInfo | null
+  /** Register a callback for messages from a specific session (ignored for unknown sessions). */
+  onMessage(sessionId: string, callback: MessageCallback): void
+  /** Register a callback for status changes of a specific session (ignored for unknown sessions). */
+  onStatus(sessionId: string, callback: StatusCallback): void
+  /** Remove a session; a live runner is ended. */
+  removeSession(sessionId: string): void
+  /** A plain JSON snapshot. */
+  describe(): ManagerDescription
+  /** Stop every session, wait for all runners to exit, release everything. Idempotent. */
+  dispose(): Promise<void>
+}
+
+export default SidecarManager

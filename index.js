@@ -1,0 +1,348 @@
+'use strict'
+// Public entry point: the drop-in `SidecarManager` class over the native core.
+//
+// This wrapper only does what must happen on the JS thread: argument checks that name the
+// bad option, the per-session callback lists (so a callback that throws is isolated and
+// cannot reach the addon), keeping the event loop alive exactly while runner processes are
+// alive, and the process-exit hook. Everything else is in Rust (src/).
+
+const path = require('node:path')
+const { NativeManager } = require('./binding.js')
+
+/** Every live manager, so the exit hook can end their runners. */
+const liveManagers = new Set()
+let exitHookInstalled = false
+
+function installExitHook() {
+  if (exitHookInstalled) return
+  exitHookInstalled = true
+  // Node and Bun run no addon cleanup on process.exit(): end every runner group here, synchronously.
+  process.on('exit', () => {
+    for (const m of liveManagers) m._killAllNow()
+  })
+}
+
+const NUMBER_OPTIONS = ['stopGraceMs', 'killGraceMs', 'cleanupGraceMs', 'maxLineBytes', 'maxPendingBytes']
+
+function optionError(name, expected, value) {
+  const got = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value
+  const err = new TypeError(`SidecarManager option "${name}" must be ${expected} (got ${got}${typeof value === 'number' ? ` ${value}` : ''})`)
+  err.code = 'ERR_INVALID_OPTION'
+  return err
+}
+
+/** Checks the constructor options; throws a TypeError naming the first bad one. */
+function validateOptions(options) {
+  if (options === undefined || options === null) return {}
+  if (typeof options !== 'object' || Array.isArray(options)) throw optionError('options', 'an object', options)
+  const out = {}
+  if (options.runnerRoot !== undefined) {
+    const roots = typeof options.runnerRoot === 'string' ? [options.runnerRoot] : options.runnerRoot
+    if (!Array.isArray(roots) || roots.length === 0 || roots.some((r) => typeof r !== 'string' || r === '')) {
+      throw optionError('runnerRoot', 'a folder path or a non-empty array of folder paths', options.runnerRoot)
+    }
+    out.runnerRoot = roots.map((r) => path.resolve(r))
+  }
+  for (const name of ['runtime', 'claudePath']) {
+    const v = options[name]
+    if (v === undefined) continue
+    if (typeof v !== 'string' || v === '') throw optionError(name, 'a non-empty string', v)
+    out[name] = v
+  }
+  for (const name of NUMBER_OPTIONS) {
+    const v = options[name]
+    if (v === undefined) continue
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw optionError(name, 'a finite number >= 0', v)
+    out[name] = v
+  }
+  for (const name of ['maxLineBytes', 'maxPendingBytes']) {
+    if (out[name] !== undefined && (out[name] < 1 || !Number.isInteger(out[name]))) {
+      throw optionError(name, 'a whole number >= 1', out[name])
+    }
+  }
+  return out
+}
+
+/** A copy of process.env with string values only (read at call time, like the TS manager). */
+function hostEnv() {
+  const env = {}
+  for (const key of Object.keys(process.env)) {
+    const v = process.env[key]
+    if (typeof v === 'string') env[key] = v
+  }
+  return env
+}
+
+function fail(error, code) {
+  return { ok: false, error, code }
+}
+
+function toResult(r) {
+  return r.ok ? { ok: true } : { ok: false, error: r.error, code: r.code }
+}
+
+function report(kind, sessionId, err) {
+  try {
+    console.error(`[sidecar] ${kind} callback error for ${sessionId}:`, err)
+  } catch {
+    // console itself failed (closed stderr): nothing else to do
+  }
+}
+
+const DISPOSED = 'manager is disposed'
+
+class SidecarManager {
+  #native
+  /** token -> { id, onMessage: [], onStatus: [] } */
+  #byToken = new Map()
+  /** sessionId -> token */
+  #tokens = new Map()
+  #keepAlive
+  #state = 'ready'
+  #disposePromise = null
+  #disposeResolve = null
+  #alive = 0
+
+  /**
+   * @param {import('./index').SidecarManagerOptions} [options]
+   */
+  constructor(options) {
+    const opts = validateOptions(options)
+    const entry = process.argv[1]
+    try {
+      this.#native = new NativeManager(
+        {
+          ...opts,
+          anchorDir: entry ? path.dirname(path.resolve(entry)) : undefined,
+          cwd: process.cwd(),
+          env: hostEnv(),
+        },
+        (batch) => this.#deliver(batch),
+      )
+    } catch (err) {
+      const e = new TypeError(`SidecarManager: ${err && err.message ? err.message : err}`)
+      e.code = 'ERR_INVALID_OPTION'
+      throw e
+    }
+    // Holds the event loop open while runners are alive (ref'd), never otherwise.
+    this.#keepAlive = setInterval(() => {}, 0x7fffffff)
+    this.#keepAlive.unref()
+    installExitHook()
+    liveManagers.add(this)
+  }
+
+  /** Start an agent session with the given provider. */
+  startSession(sessionId, provider, prompt, options = {}) {
+    if (this.#state !== 'ready') return fail(DISPOSED, 'ERR_DISPOSED')
+    if (typeof sessionId !== 'string') return fail('sessionId must be a string', 'ERR_INVALID_ARGUMENT')
+    if (typeof provider !== 'string') return fail('provider must be a string', 'ERR_INVALID_ARGUMENT')
+    if (typeof prompt !== 'string') return fail('prompt must be a string', 'ERR_INVALID_ARGUMENT')
+    let optionsJson
+    try {
+      optionsJson = JSON.stringify(options ?? null) ?? 'null'
+    } catch (err) {
+      return fail(`Invalid options: ${err && err.message ? err.message : err}`, 'ERR_INVALID_ARGUMENT')
+    }
+    let r
+    try {
+      r = this.#native.startSession(sessionId, provider, prompt, optionsJson, hostEnv())
+    } catch (err) {
+      return fail(`startSession failed: ${err && err.message ? err.message : err}`, 'ERR_INTERNAL')
+    }
+    if (!r.ok) return toResult(r)
+    const token = r.token
+    this.#byToken.set(token, { id: sessionId, onMessage: [], onStatus: [] })
+    this.#tokens.set(sessionId, token)
+    this.#setAlive(this.#alive + 1)
+    return { ok: true }
+  }
+
+  /** Stop a running session: stop message, then SIGTERM/SIGKILL to its process group after the graces. */
+  stopSession(sessionId) {
+    if (this.#state !== 'ready') return fail(DISPOSED, 'ERR_DISPOSED')
+    if (typeof sessionId !== 'string') return fail('Session not found', 'ERR_SESSION_NOT_FOUND')
+    return toResult(this.#native.stopSession(sessionId))
+  }
+
+  /** Send a follow-up prompt to a session. */
+  writePrompt(sessionId, prompt) {
+    if (this.#state !== 'ready') return fail(DISPOSED, 'ERR_DISPOSED')
+    if (typeof sessionId !== 'string') return fail('Session not found', 'ERR_SESSION_NOT_FOUND')
+    if (typeof prompt !== 'string') return fail('prompt must be a string', 'ERR_INVALID_ARGUMENT')
+    return toResult(this.#native.writePrompt(sessionId, prompt))
+  }
+
+  /** List all sessions with their state. */
+  listSessions() {
+    if (this.#state === 'disposed') return []
+    return this.#native.listSessions().map((s) => ({
+      sessionId: s.sessionId,
+      provider: s.provider,
+      status: s.status,
+      costUsd: s.costUsd,
+      inputTokens: s.inputTokens,
+      outputTokens: s.outputTokens,
+      startedAt: s.startedAt,
+    }))
+  }
+
+  /** One session's extended state, or null. */
+  getSession(sessionId) {
+    if (this.#state === 'disposed' || typeof sessionId !== 'string') return null
+    const s = this.#native.getSession(sessionId)
+    if (!s) return null
+    const now = Date.now()
+    return {
+      sessionId: s.sessionId,
+      provider: s.provider,
+      status: s.status,
+      costUsd: s.costUsd,
+      inputTokens: s.inputTokens,
+      outputTokens: s.outputTokens,
+      startedAt: s.startedAt,
+      pid: s.pid,
+      exitCode: s.exitCode ?? null,
+      signal: s.signal ?? null,
+      uptimeMs: now - s.startedAt,
+      lastOutputAt: s.lastOutputAt ?? null,
+      bytesIn: s.bytesIn,
+      bytesOut: s.bytesOut,
+      messages: s.messages,
+      droppedLines: s.droppedLines,
+    }
+  }
+
+  /** Register a callback for messages from a specific session. */
+  onMessage(sessionId, callback) {
+    const rec = this.#record(sessionId)
+    if (rec && typeof callback === 'function') rec.onMessage.push(callback)
+  }
+
+  /** Register a callback for status changes of a specific session. */
+  onStatus(sessionId, callback) {
+    const rec = this.#record(sessionId)
+    if (rec && typeof callback === 'function') rec.onStatus.push(callback)
+  }
+
+  /** Remove a session; a live runner is ended (SIGTERM, then SIGKILL after the kill grace). */
+  removeSession(sessionId) {
+    if (this.#state === 'disposed' || typeof sessionId !== 'string') return
+    const token = this.#tokens.get(sessionId)
+    if (token !== undefined) {
+      this.#tokens.delete(sessionId)
+      this.#byToken.delete(token)
+    }
+    this.#native.removeSession(sessionId)
+  }
+
+  /** A plain snapshot of the manager. */
+  describe() {
+    const sessions = this.#state === 'disposed' ? [] : this.listSessions()
+    return {
+      state: this.#state,
+      sessions,
+      running: this.#state === 'disposed' ? 0 : this.#native.alive(),
+    }
+  }
+
+  /** Stop every session, wait for every runner to exit, then release everything. Idempotent. */
+  dispose() {
+    if (this.#disposePromise) return this.#disposePromise
+    this.#state = 'disposing'
+    this.#disposePromise = new Promise((resolve) => {
+      this.#disposeResolve = resolve
+    })
+    this.#byToken.clear()
+    this.#tokens.clear()
+    this.#native.beginDispose()
+    this.#checkDisposed(this.#native.alive())
+    return this.#disposePromise
+  }
+
+  /** @internal process-exit path */
+  _killAllNow() {
+    try {
+      this.#native.killAllNow()
+    } catch {
+      // exiting anyway
+    }
+  }
+
+  #record(sessionId) {
+    if (this.#state !== 'ready' || typeof sessionId !== 'string') return undefined
+    let token = this.#tokens.get(sessionId)
+    if (token === undefined) return undefined
+    return this.#byToken.get(token)
+  }
+
+  #setAlive(n) {
+    this.#alive = n
+    if (n > 0) this.#keepAlive.ref()
+    else this.#keepAlive.unref()
+  }
+
+  #checkDisposed(alive) {
+    if (this.#state !== 'disposing' || alive > 0) return
+    this.#state = 'disposed'
+    liveManagers.delete(this)
+    this.#native.close()
+    this.#setAlive(0)
+    clearInterval(this.#keepAlive)
+    const resolve = this.#disposeResolve
+    this.#disposeResolve = null
+    if (resolve) resolve()
+  }
+
+  #deliver(text) {
+    if (!text) return
+    let batch
+    try {
+      batch = JSON.parse(text)
+    } catch (err) {
+      report('delivery', '(batch)', err)
+      return
+    }
+    for (let i = 1; i < batch.length; i++) {
+      const e = batch[i]
+      const rec = this.#byToken.get(e[1])
+      switch (e[0]) {
+        case 'm':
+          if (rec) {
+            for (const cb of rec.onMessage.slice()) {
+              try {
+                cb(rec.id, e[2])
+              } catch (err) {
+                report('Message', rec.id, err)
+              }
+            }
+          }
+          break
+        case 's':
+          if (rec) {
+            for (const cb of rec.onStatus.slice()) {
+              try {
+                cb(rec.id, e[2], e[3])
+              } catch (err) {
+                report('Status', rec.id, err)
+              }
+            }
+          }
+          break
+        case 'r':
+          if (rec) {
+            this.#byToken.delete(e[1])
+            if (this.#tokens.get(rec.id) === e[1]) this.#tokens.delete(rec.id)
+          }
+          break
+        default:
+          break
+      }
+    }
+    this.#setAlive(batch[0])
+    this.#checkDisposed(batch[0])
+  }
+}
+
+module.exports = { SidecarManager }
+module.exports.SidecarManager = SidecarManager
+module.exports.default = SidecarManager
