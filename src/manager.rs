@@ -205,7 +205,11 @@ impl Manager {
         self.shared.outbox.process_started();
         sessions.insert(id.to_owned(), session.clone());
         drop(sessions);
-        tokio::spawn(session.run(self.shared.clone(), tasks));
+        let span = tracing::info_span!("session", id = %id, pid = session.pid());
+        tokio::spawn(tracing::Instrument::instrument(
+            session.run(self.shared.clone(), tasks),
+            span,
+        ));
         Ok(token)
     }
 

@@ -12,6 +12,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::unix::pipe;
 use tokio::sync::{Semaphore, mpsc};
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use crate::adapt::{self, Adapter, AgentMessage, MessageType};
 use crate::error::{ErrorCode, OpError};
@@ -321,9 +322,15 @@ impl Session {
             stdout,
             stderr,
         } = spawned;
-        let mut reader = tokio::spawn(self.clone().read_stdout(shared.clone(), stdout));
-        let logger = tokio::spawn(log_stderr(self.key.clone(), stderr));
-        let writer = tokio::spawn(self.clone().write_stdin(stdin, stdin_rx));
+        // Child tasks inherit the session's span, so every log line names the session.
+        let span = tracing::Span::current();
+        let mut reader = tokio::spawn(
+            self.clone()
+                .read_stdout(shared.clone(), stdout)
+                .instrument(span.clone()),
+        );
+        let logger = tokio::spawn(log_stderr(self.key.clone(), stderr).instrument(span.clone()));
+        let writer = tokio::spawn(self.clone().write_stdin(stdin, stdin_rx).instrument(span));
 
         let exited = process::wait_exited(pid);
         tokio::pin!(exited);

@@ -1,0 +1,145 @@
+// Shared test helpers: manager construction with the fixture runners, event collection with
+// awaitable conditions, and pid bookkeeping so every process a test starts is checked and
+// killed by pid.
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, dirname } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { createRequire } from 'node:module'
+
+const require = createRequire(import.meta.url)
+export const { SidecarManager } = require('../index.js')
+
+export const HERE = dirname(fileURLToPath(import.meta.url))
+export const FIXTURES = join(HERE, 'fixtures')
+export const RUNNER_ROOT = join(FIXTURES, 'root')
+export const FAKE_CLAUDE = join(FIXTURES, 'fake-claude')
+/** Node to run the fixture runners with (under Bun, process.execPath is bun). */
+export const NODE = process.env.TEST_NODE || (process.versions.bun ? 'node' : process.execPath)
+
+const managers = new Set()
+let pidDir = null
+
+/** A fresh pid folder for this test; runners record their pids there. */
+export function setupPids() {
+  pidDir = mkdtempSync(join(tmpdir(), 'sidecar-pids-'))
+  process.env.FAKE_PID_DIR = pidDir
+  return pidDir
+}
+
+/** Every pid recorded by runners of this test (runners and grandchildren). */
+export function recordedPids() {
+  if (!pidDir) return []
+  const pids = []
+  for (const f of readdirSync(pidDir)) {
+    try {
+      const rec = JSON.parse(readFileSync(join(pidDir, f), 'utf8'))
+      if (rec.runner) pids.push(rec.runner)
+      if (rec.grandchild) pids.push(rec.grandchild)
+    } catch {}
+  }
+  return pids
+}
+
+export function isAlive(pid) {
+  try {
+    process.kill(pid, 0)
+  } catch (e) {
+    return e.code === 'EPERM'
+  }
+  // A zombie still answers signal 0: count it as dead (it is no longer running).
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z'
+  } catch {
+    return false
+  }
+}
+
+/** Disposes every manager made by `makeManager`, then kills (by pid) and reports survivors. */
+export async function teardown() {
+  for (const m of managers) {
+    await m.dispose()
+  }
+  managers.clear()
+  const survivors = recordedPids().filter(isAlive)
+  for (const pid of survivors) {
+    try {
+      process.kill(pid, 'SIGKILL')
+    } catch {}
+  }
+  if (pidDir) rmSync(pidDir, { recursive: true, force: true })
+  pidDir = null
+  delete process.env.FAKE_PID_DIR
+  return survivors
+}
+
+export function makeManager(opts = {}) {
+  const m = new SidecarManager({
+    runnerRoot: RUNNER_ROOT,
+    claudePath: FAKE_CLAUDE,
+    runtime: NODE,
+    stopGraceMs: 300,
+    killGraceMs: 300,
+    ...opts,
+  })
+  managers.add(m)
+  return m
+}
+
+/** Collects a session's messages and statuses; `until(pred)` resolves when pred holds. */
+export function collect(m, id) {
+  const rec = { messages: [], statuses: [], calls: 0, waiters: [] }
+  const check = () => {
+    rec.waiters = rec.waiters.filter((w) => {
+      if (w.pred(rec)) {
+        w.resolve(rec)
+        return false
+      }
+      return true
+    })
+  }
+  m.onMessage(id, (sid, msgs) => {
+    if (sid !== id) throw new Error(`message for ${sid} delivered to ${id}`)
+    rec.calls++
+    rec.messages.push(...msgs)
+    check()
+  })
+  m.onStatus(id, (sid, status, error) => {
+    rec.statuses.push(error === undefined ? [status] : [status, error])
+    check()
+  })
+  rec.until = (pred, what = 'condition', ms = 10_000) =>
+    new Promise((resolve, reject) => {
+      if (pred(rec)) return resolve(rec)
+      const t = setTimeout(() => reject(new Error(`timed out waiting for ${what}: ${JSON.stringify({ statuses: rec.statuses, messages: rec.messages.length })}`)), ms)
+      rec.waiters.push({ pred, resolve: (v) => (clearTimeout(t), resolve(v)) })
+    })
+  rec.untilStatus = (status, ms) => rec.until((r) => r.statuses.some((s) => s[0] === status), `status ${status}`, ms)
+  return rec
+}
+
+/** Resolves when `fn()` is truthy (polling; for process state, which has no event). */
+export async function waitFor(fn, what, ms = 10_000, every = 20) {
+  const end = Date.now() + ms
+  for (;;) {
+    const v = await fn()
+    if (v) return v
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, every))
+  }
+}
+
+/** The script prompt for the fake runner. */
+export const script = (cfg) => JSON.stringify(cfg)
+export const started = (sid) => ({ out: { type: 'agent_started', sessionId: sid } })
+export const stopped = (sid) => ({ out: { type: 'agent_stopped', sessionId: sid } })
+export const ev = (event) => ({ out: { type: 'agent_event', event } })
+
+/** Resolves when the session's runner has exited (exit code or signal known). */
+export function untilExited(m, id, ms = 10_000) {
+  return waitFor(() => {
+    const s = m.getSession(id)
+    return s && (s.exitCode !== null || s.signal !== null) ? s : null
+  }, `exit of ${id}`, ms)
+}

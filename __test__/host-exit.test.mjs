@@ -1,0 +1,79 @@
+import { describe, it, expect, beforeEach, afterEach } from 'vitest'
+import { spawn } from 'node:child_process'
+import { join } from 'node:path'
+import { setupPids, teardown, recordedPids, isAlive, waitFor, HERE, NODE } from './helpers.mjs'
+
+// The host runs under the same runtime as the test (Node, or Bun for the Bun run).
+const HOST_RUNTIME = process.execPath
+
+/** Runs the host fixture; resolves with its printed events and exit code, or rejects after `ms`. */
+function runHost(mode, ms = 15_000, onEvent = () => {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(HOST_RUNTIME, [join(HERE, 'fixtures', 'host.mjs'), mode], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, TEST_NODE: NODE },
+    })
+    const events = []
+    let buf = ''
+    child.stdout.on('data', (d) => {
+      buf += d
+      let i
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const e = JSON.parse(buf.slice(0, i))
+        buf = buf.slice(i + 1)
+        events.push(e)
+        onEvent(e, child)
+      }
+    })
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`host "${mode}" did not exit within ${ms} ms; events: ${JSON.stringify(events)}`))
+    }, ms)
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer)
+      resolve({ code, signal, events, pid: child.pid })
+    })
+  })
+}
+
+beforeEach(() => {
+  setupPids()
+})
+afterEach(async () => {
+  expect(await teardown()).toEqual([])
+})
+
+describe('the host process and its runners', () => {
+  it('a host with a manager and no session exits by itself', async () => {
+    const r = await runHost('idle')
+    expect(r.code).toBe(0)
+    expect(r.events).toEqual([{ ready: true }])
+  })
+
+  it('a live runner keeps the host alive until its final status, then the host exits by itself', async () => {
+    const r = await runHost('finish')
+    expect(r.code).toBe(0)
+    expect(r.events.filter((e) => e.status).map((e) => e.status)).toEqual(['running', 'done'])
+  })
+
+  it('the host exits by itself after stopSession', async () => {
+    const r = await runHost('stop')
+    expect(r.code).toBe(0)
+    expect(r.events).toContainEqual({ stop: { ok: true } })
+    expect(recordedPids().filter(isAlive)).toEqual([])
+  })
+
+  it('the host exits by itself after removeSession', async () => {
+    const r = await runHost('remove')
+    expect(r.code).toBe(0)
+    expect(r.events).toContainEqual({ removed: true })
+    await waitFor(() => recordedPids().every((p) => !isAlive(p)), 'runner gone')
+  })
+
+  it('process.exit() takes the runner and its grandchild with it', async () => {
+    const r = await runHost('exit')
+    expect(r.code).toBe(0)
+    await waitFor(() => recordedPids().length === 2, 'pids recorded')
+    await waitFor(() => recordedPids().every((p) => !isAlive(p)), 'runner and grandchild gone', 5000)
+  })
+})

@@ -1,0 +1,52 @@
+// Type-checked against index.d.ts by `tsc --noEmit` (see scripts/test.sh): this is the TS
+// manager's usage, unchanged but for the import.
+import { SidecarManager } from '../index.js'
+import type {
+  AgentMessage,
+  CostContent,
+  ManagerDescription,
+  ProviderId,
+  SessionInfo,
+  SessionState,
+  SessionStatus,
+  SidecarResult,
+  StartSessionOptions,
+} from '../index.js'
+
+const manager = new SidecarManager()
+const tuned = new SidecarManager({ runnerRoot: ['/app'], runtime: 'bun', stopGraceMs: 1000, killGraceMs: 500, maxLineBytes: 1 << 20 })
+
+const options: StartSessionOptions = { cwd: '/tmp', model: 'sonnet', maxTurns: 3, extraEnv: { FOO: 'bar' }, resumeMode: 'resume', resumeSessionId: 'x' }
+const provider: ProviderId = 'claude'
+const res: { ok: boolean; error?: string } = manager.startSession('s1', provider, 'hello', options)
+if (!res.ok) console.error(res.error)
+const r2: SidecarResult = manager.startSession('s2', 'my-provider', 'hi')
+if (r2.code === 'ERR_RUNNER_NOT_FOUND') console.error(r2.error)
+
+manager.onMessage('s1', (sessionId: string, messages: AgentMessage[]) => {
+  for (const m of messages) {
+    if (m.type === 'cost') {
+      const cost = m.content as CostContent
+      console.log(sessionId, cost.totalCostUsd, m.parentId ?? '', m.timestamp)
+    }
+  }
+})
+manager.onStatus('s1', (sessionId: string, status: SessionStatus, error?: string) => {
+  console.log(sessionId, status, error)
+})
+const list: SessionState[] = manager.listSessions()
+const first: number = list[0]?.costUsd ?? 0
+const info: SessionInfo | null = manager.getSession('s1')
+const pid: number | undefined = info?.pid
+const d: ManagerDescription = manager.describe()
+manager.writePrompt('s1', 'more').ok satisfies boolean
+manager.stopSession('s1').ok satisfies boolean
+manager.removeSession('s1') satisfies void
+const done: Promise<void> = tuned.dispose()
+console.log(first, pid, d.state, done)
+
+// @ts-expect-error: status strings are a closed set
+const bad: SessionStatus = 'stopped'
+// @ts-expect-error: options are typed
+new SidecarManager({ stopGraceMs: '3000' })
+console.log(bad)

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs, builds and runs every check and test suite. Usage: bash scripts/test.sh
+# Exits non-zero on the first failure; each runner prints its own summary.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "npm ci (vitest, typescript, @napi-rs/cli, bun)"
+npm ci --no-audit --no-fund
+
+step "build the addon (release)"
+npm run build
+
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+  step "generated binding files are committed and current"
+  git diff --exit-code -- binding.js binding.d.ts
+fi
+
+step "cargo fmt --check"
+cargo fmt --check
+
+step "cargo clippy --all-targets -- -D warnings"
+cargo clippy --all-targets -- -D warnings
+
+step "cargo test"
+cargo test
+
+step "type-check a usage file against index.d.ts"
+npx tsc -p tsconfig.json
+
+step "vitest on Node"
+EXPECT_RUNTIME=node npx vitest run
+
+step "vitest on Bun (same suite)"
+EXPECT_RUNTIME=bun node_modules/.bin/bun --bun vitest run
+
+printf '\nAll checks and tests passed.\n'
