@@ -77,3 +77,19 @@ describe('the host process and its runners', () => {
     await waitFor(() => recordedPids().every((p) => !isAlive(p)), 'runner and grandchild gone', 5000)
   })
 })
+
+describe('when the host dies abruptly', () => {
+  for (const sig of ['SIGKILL', 'SIGTERM']) {
+    it(`a host killed by ${sig} leaves no runner and no grandchild behind`, async () => {
+      const r = await runHost('linger', 15_000, (e, child) => {
+        if (e.pid) {
+          waitFor(() => recordedPids().length === 2, 'pids recorded').then(() => child.kill(sig))
+        }
+      })
+      expect(r.signal).toBe(sig)
+      const pids = recordedPids()
+      expect(pids.length).toBe(2)
+      await waitFor(() => pids.every((p) => !isAlive(p)), 'runner and grandchild gone', 5000)
+    })
+  }
+})

@@ -20,3 +20,4 @@ pub mod resolve;
 pub mod runtime;
 pub mod session;
 pub mod status;
+pub mod watchdog;

@@ -197,6 +197,7 @@ impl Manager {
             )
         })?;
         tracing::debug!(session = id, pid = spawned.pid, runner = %runner.display(), "runner spawned");
+        crate::watchdog::global().register(spawned.pid);
         let token = self.shared.next_token.fetch_add(1, Ordering::Relaxed);
         let (session, tasks) = Session::new(id, token, provider, spawned, &self.shared);
         let query = protocol::build_query(id, prompt, &opts, &extra);

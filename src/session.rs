@@ -390,6 +390,8 @@ impl Session {
         };
         if leftovers {
             tokio::spawn(sweep_group(pid, cfg.kill_grace));
+        } else {
+            crate::watchdog::global().unregister(pid);
         }
 
         // Output written just before the exit is still in the pipe: deliver it before the
@@ -551,13 +553,22 @@ async fn sleep_until(at: Option<Instant>) {
 /// After the runner exited: SIGKILL whatever of its group ignored SIGTERM for `grace`.
 async fn sweep_group(pgid: i32, grace: Duration) {
     let deadline = Instant::now() + grace;
-    while Instant::now() < deadline {
-        if !process::group_alive(pgid) {
-            return;
-        }
+    while Instant::now() < deadline && process::group_alive(pgid) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let _ = process::signal_group(pgid, Signal::SIGKILL);
+    if process::group_alive(pgid) {
+        let _ = process::signal_group(pgid, Signal::SIGKILL);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while process::group_alive(pgid) {
+            if Instant::now() >= deadline {
+                // Unkillable from here (EPERM, uninterruptible sleep): leave it guarded.
+                tracing::warn!(pgid, "runner group survived SIGKILL");
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    crate::watchdog::global().unregister(pgid);
 }
 
 async fn log_stderr(key: Arc<SessionKey>, fd: std::os::fd::OwnedFd) {
