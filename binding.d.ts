@@ -29,14 +29,24 @@ export declare class NativeManager {
   removeSession(sessionId: string): void
   /** Runner processes alive. */
   alive(): number
-  /** Refuses further calls and ends every session; exits arrive as batches. */
+  /** Refuses further calls and stops every session; exits arrive as batches. */
   beginDispose(): number
+  /** Ids and pids of sessions whose runner is still alive. */
+  liveSessions(): Array<LiveSession>
   /** SIGKILLs every live runner group synchronously (process exit path). */
   killAllNow(): void
-  /** Stops all deliveries and releases the threadsafe function. */
+  /** Forgets every session, stops all deliveries and releases the threadsafe function. */
   close(): void
   /** The resolved settings, for diagnostics. */
   settings(): NativeSettings
+}
+
+/** A session whose runner is alive. */
+export interface LiveSession {
+  /** Session id. */
+  sessionId: string
+  /** Runner pid. */
+  pid: number
 }
 
 /** Constructor options, already type-checked by the JS wrapper. */

@@ -101,6 +101,8 @@ class SidecarManager {
   #state = 'ready'
   #disposePromise = null
   #disposeResolve = null
+  #disposeReject = null
+  #disposeTimer = null
   #alive = 0
 
   /**
@@ -245,16 +247,25 @@ class SidecarManager {
     }
   }
 
-  /** Stop every session, wait for every runner to exit, then release everything. Idempotent. */
+  /**
+   * Stop every session (stop message, SIGTERM after stopGraceMs, SIGKILL after killGraceMs),
+   * wait for every runner to exit, then release everything. Idempotent: every call returns
+   * the same promise. Final statuses are still delivered while disposing. Rejects with an
+   * AggregateError naming each runner that could not be ended.
+   */
   dispose() {
     if (this.#disposePromise) return this.#disposePromise
     this.#state = 'disposing'
-    this.#disposePromise = new Promise((resolve) => {
+    this.#disposePromise = new Promise((resolve, reject) => {
       this.#disposeResolve = resolve
+      this.#disposeReject = reject
     })
-    this.#byToken.clear()
-    this.#tokens.clear()
+    const { stopGraceMs, killGraceMs } = this.#native.settings()
     this.#native.beginDispose()
+    // SIGKILL cannot be ignored: a runner still alive well after it was sent is stuck
+    // (uninterruptible I/O, or not ours to signal). Report it instead of waiting forever.
+    this.#disposeTimer = setTimeout(() => this.#failDispose(), stopGraceMs + killGraceMs + 5000)
+    this.#disposeTimer.unref()
     this.#checkDisposed(this.#native.alive())
     return this.#disposePromise
   }
@@ -283,14 +294,36 @@ class SidecarManager {
 
   #checkDisposed(alive) {
     if (this.#state !== 'disposing' || alive > 0) return
+    this.#finishDispose()
+    const resolve = this.#disposeResolve
+    this.#disposeResolve = this.#disposeReject = null
+    if (resolve) resolve()
+  }
+
+  #failDispose() {
+    if (this.#state !== 'disposing') return
+    const live = this.#native.liveSessions()
+    if (live.length === 0) return this.#checkDisposed(0)
+    const errors = live.map((s) => {
+      const e = new Error(`runner of session ${s.sessionId} (pid ${s.pid}) did not exit after SIGKILL`)
+      e.code = 'ERR_RUNNER_STUCK'
+      return e
+    })
+    this.#finishDispose()
+    const reject = this.#disposeReject
+    this.#disposeResolve = this.#disposeReject = null
+    if (reject) reject(new AggregateError(errors, `dispose: ${errors.length} runner(s) could not be ended`))
+  }
+
+  #finishDispose() {
     this.#state = 'disposed'
+    if (this.#disposeTimer) clearTimeout(this.#disposeTimer)
     liveManagers.delete(this)
+    this.#byToken.clear()
+    this.#tokens.clear()
     this.#native.close()
     this.#setAlive(0)
     clearInterval(this.#keepAlive)
-    const resolve = this.#disposeResolve
-    this.#disposeResolve = null
-    if (resolve) resolve()
   }
 
   #deliver(text) {

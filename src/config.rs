@@ -17,8 +17,9 @@ pub const DEFAULT_CLEANUP_GRACE_MS: u64 = 60_000;
 pub const DEFAULT_MAX_LINE_BYTES: usize = 10 * 1024 * 1024;
 /// Most bytes read from one runner but not yet delivered to JS (50 MB).
 pub const DEFAULT_MAX_PENDING_BYTES: usize = 50 * 1024 * 1024;
-/// Most bytes queued for one runner's stdin.
-pub const DEFAULT_STDIN_QUEUE_BYTES: usize = 64 * 1024 * 1024;
+/// Most bytes queued for one runner's stdin (one larger prompt is still accepted when the
+/// queue is empty).
+pub const DEFAULT_STDIN_QUEUE_BYTES: usize = 16 * 1024 * 1024;
 
 /// Constructor options as JS gives them (already type-checked by the JS wrapper).
 #[derive(Debug, Clone, Default)]
@@ -110,7 +111,7 @@ impl ManagerConfig {
             ),
             max_line_bytes,
             max_pending_bytes,
-            stdin_queue_bytes: DEFAULT_STDIN_QUEUE_BYTES.max(max_line_bytes),
+            stdin_queue_bytes: DEFAULT_STDIN_QUEUE_BYTES,
         })
     }
 }

@@ -271,18 +271,43 @@ impl Manager {
         }
     }
 
-    /// Marks the manager disposed and removes every session (ending live processes).
-    /// Returns the sessions so the caller can wait for their exits.
-    pub fn begin_dispose(&self) -> Vec<Arc<Session>> {
+    /// Refuses new work and stops every live session with the usual escalation (stop line,
+    /// SIGTERM after the stop grace, SIGKILL after the kill grace). Sessions stay listed, and
+    /// their final statuses are delivered, until [`Manager::finish_dispose`]. Returns how
+    /// many runners were still alive.
+    pub fn begin_dispose(&self) -> usize {
+        self.shared.disposed.store(true, Ordering::SeqCst);
+        let sessions: Vec<Arc<Session>> = lock(&self.shared.sessions).values().cloned().collect();
+        let mut live = 0;
+        for s in sessions {
+            if !s.has_exited() {
+                live += 1;
+                s.stop(protocol::build_stop(&s.key.id));
+            }
+        }
+        live
+    }
+
+    /// Forgets every session and stops all deliveries (after every runner has exited).
+    pub fn finish_dispose(&self) {
         self.shared.disposed.store(true, Ordering::SeqCst);
         let all: Vec<Arc<Session>> = lock(&self.shared.sessions)
             .drain(..)
             .map(|(_, s)| s)
             .collect();
-        for s in &all {
+        for s in all {
             s.remove();
         }
-        all
+        self.shared.outbox.close();
+    }
+
+    /// Sessions whose runner has not exited yet: `(id, pid)`.
+    pub fn live_sessions(&self) -> Vec<(String, i32)> {
+        lock(&self.shared.sessions)
+            .values()
+            .filter(|s| !s.has_exited())
+            .map(|s| (s.key.id.clone(), s.pid()))
+            .collect()
     }
 
     /// Whether `dispose` has begun.

@@ -288,10 +288,20 @@ impl NativeManager {
         u32::try_from(self.core.alive()).unwrap_or(u32::MAX)
     }
 
-    /// Refuses further calls and ends every session; exits arrive as batches.
+    /// Refuses further calls and stops every session; exits arrive as batches.
     #[napi(catch_unwind)]
     pub fn begin_dispose(&self) -> u32 {
-        u32::try_from(self.core.begin_dispose().len()).unwrap_or(u32::MAX)
+        u32::try_from(self.core.begin_dispose()).unwrap_or(u32::MAX)
+    }
+
+    /// Ids and pids of sessions whose runner is still alive.
+    #[napi(catch_unwind)]
+    pub fn live_sessions(&self) -> Vec<LiveSession> {
+        self.core
+            .live_sessions()
+            .into_iter()
+            .map(|(session_id, pid)| LiveSession { session_id, pid })
+            .collect()
     }
 
     /// SIGKILLs every live runner group synchronously (process exit path).
@@ -300,10 +310,10 @@ impl NativeManager {
         self.core.kill_all_now();
     }
 
-    /// Stops all deliveries and releases the threadsafe function.
+    /// Forgets every session, stops all deliveries and releases the threadsafe function.
     #[napi(catch_unwind)]
     pub fn close(&self) {
-        self.core.outbox().close();
+        self.core.finish_dispose();
     }
 
     /// The resolved settings, for diagnostics.
@@ -320,6 +330,15 @@ impl NativeManager {
             max_pending_bytes: c.max_pending_bytes as f64,
         }
     }
+}
+
+/// A session whose runner is alive.
+#[napi(object)]
+pub struct LiveSession {
+    /// Session id.
+    pub session_id: String,
+    /// Runner pid.
+    pub pid: i32,
 }
 
 /// The resolved settings.
