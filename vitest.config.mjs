@@ -4,6 +4,7 @@ export default defineConfig({
   test: {
     include: ['__test__/**/*.test.mjs'],
     pool: 'forks',
+    globalSetup: ['__test__/global-setup.mjs'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     teardownTimeout: 10_000,

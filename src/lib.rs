@@ -21,3 +21,6 @@ pub mod runtime;
 pub mod session;
 pub mod status;
 pub mod watchdog;
+
+#[cfg(test)]
+mod fuzz_tests;

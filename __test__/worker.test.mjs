@@ -1,0 +1,36 @@
+import { describe, it, expect, beforeEach, afterEach } from 'vitest'
+import { Worker } from 'node:worker_threads'
+import { join } from 'node:path'
+import { setupPids, teardown, recordedPids, isAlive, waitFor, HERE, RUNNER_ROOT, FAKE_CLAUDE, NODE } from './helpers.mjs'
+
+beforeEach(() => {
+  setupPids()
+})
+afterEach(async () => {
+  expect(await teardown()).toEqual([])
+})
+
+describe('worker threads', () => {
+  it('terminating a worker ends its sessions, repeatedly, without crashing the host', async () => {
+    for (let round = 0; round < 5; round++) {
+      const earlier = new Set(recordedPids())
+      const w = new Worker(join(HERE, 'fixtures', 'worker.mjs'), {
+        workerData: { options: { runnerRoot: RUNNER_ROOT, claudePath: FAKE_CLAUDE, runtime: NODE } },
+      })
+      const running = new Promise((resolve, reject) => {
+        w.on('message', (msg) => {
+          if (msg.start && !msg.start.ok) reject(new Error(JSON.stringify(msg.start)))
+          if (msg.status === 'running') resolve(msg.pid)
+        })
+        w.on('error', reject)
+      })
+      const pid = await running
+      expect(pid).toBeGreaterThan(0)
+      await waitFor(() => recordedPids().length === earlier.size + 2, 'runner and grandchild pids')
+      const pids = recordedPids().filter((p) => !earlier.has(p))
+      expect(pids.map((p) => [p, isAlive(p)])).toEqual(pids.map((p) => [p, true]))
+      await w.terminate()
+      await waitFor(() => pids.every((p) => !isAlive(p)), `round ${round}: runner and grandchild gone`, 5000)
+    }
+  })
+})

@@ -1,0 +1,185 @@
+//! Property tests (bounded fuzzing, part of `cargo test`): the framer and the adapters never
+//! panic, never hold more than the cap, and the framer's output does not depend on how the
+//! input is split into reads.
+
+use crate::adapt::{self, Adapter};
+use crate::framing::{Frame, LineFramer};
+use proptest::prelude::*;
+use serde_json::Value;
+
+#[derive(Debug, PartialEq, Eq)]
+enum Out {
+    Line(Vec<u8>),
+    Over(usize),
+}
+
+fn frame_all(max: usize, chunks: &[&[u8]]) -> (Vec<Out>, usize) {
+    let mut f = LineFramer::new(max);
+    let mut out = Vec::new();
+    let mut peak = 0;
+    {
+        let mut sink = |fr: Frame<'_>| {
+            out.push(match fr {
+                Frame::Line(l) => Out::Line(l.to_vec()),
+                Frame::Oversized { len } => Out::Over(len),
+            })
+        };
+        for c in chunks {
+            f.push(c, &mut sink);
+            peak = peak.max(f.buffered());
+        }
+        f.finish(&mut sink);
+    }
+    (out, peak)
+}
+
+/// Bytes biased towards the interesting ones: newlines, `\r`, spaces, braces, high bytes.
+fn stream() -> impl Strategy<Value = Vec<u8>> {
+    prop::collection::vec(
+        prop_oneof![
+            4 => Just(b'\n'),
+            2 => Just(b'\r'),
+            2 => Just(b' '),
+            2 => Just(b'{'),
+            1 => Just(0u8),
+            1 => Just(0xffu8),
+            10 => b'a'..=b'z',
+        ],
+        0..400,
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, .. ProptestConfig::default() })]
+
+    #[test]
+    fn framer_split_invariant_and_bounded(input in stream(), max in 1usize..40, cuts in prop::collection::vec(0usize..400, 0..8)) {
+        let (whole, _) = frame_all(max, &[&input]);
+        let mut points: Vec<usize> = cuts.into_iter().map(|c| c.min(input.len())).collect();
+        points.sort_unstable();
+        let mut chunks = Vec::new();
+        let mut last = 0;
+        for p in points {
+            chunks.push(&input[last..p]);
+            last = p;
+        }
+        chunks.push(&input[last..]);
+        let (split, peak) = frame_all(max, &chunks);
+        prop_assert_eq!(&split, &whole);
+        prop_assert!(peak <= max + 1, "buffered {} > cap {}", peak, max);
+        for o in &whole {
+            match o {
+                Out::Line(l) => {
+                    prop_assert!(l.len() <= max);
+                    prop_assert!(!l.contains(&b'\n'));
+                    prop_assert!(!l.iter().all(u8::is_ascii_whitespace));
+                }
+                Out::Over(len) => prop_assert!(*len > max),
+            }
+        }
+        // Nothing is lost: every non-blank line either arrives or is reported (an over-long
+        // line is reported even if it is all white space: it is not buffered to find out).
+        let expected = input
+            .split(|b| *b == b'\n')
+            .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+            .filter(|l| l.len() > max || !l.iter().all(u8::is_ascii_whitespace))
+            .count();
+        prop_assert_eq!(whole.len(), expected);
+    }
+}
+
+/// Arbitrary JSON values, nested a few levels, with the keys the adapters look at.
+fn json() -> impl Strategy<Value = Value> {
+    let key = prop_oneof![
+        Just("type"),
+        Just("subtype"),
+        Just("uuid"),
+        Just("message"),
+        Just("content"),
+        Just("text"),
+        Just("thinking"),
+        Just("id"),
+        Just("name"),
+        Just("input"),
+        Just("tool_use_id"),
+        Just("usage"),
+        Just("item"),
+        Just("changes"),
+        Just("kind"),
+        Just("path"),
+        Just("error"),
+        Just("result"),
+        Just("done"),
+        Just("parent_tool_use_id"),
+        Just("total_cost_usd"),
+        Just("eval_duration"),
+        Just("compact_metadata"),
+        Just("tools"),
+        Just("server"),
+        Just("tool"),
+        Just("arguments"),
+    ];
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        prop_oneof![
+            Just("system"),
+            Just("init"),
+            Just("assistant"),
+            Just("user"),
+            Just("result"),
+            Just("text"),
+            Just("tool_use"),
+            Just("tool_result"),
+            Just("thinking"),
+            Just("compact_boundary"),
+            Just("thread.started"),
+            Just("turn.completed"),
+            Just("turn.failed"),
+            Just("item.started"),
+            Just("item.completed"),
+            Just("item.updated"),
+            Just("agent_message"),
+            Just("command_execution"),
+            Just("file_change"),
+            Just("mcp_tool_call"),
+            Just("web_search"),
+            Just("error"),
+            Just("chunk"),
+            Just("add"),
+            Just("delete"),
+            Just(""),
+            Just("é🚀")
+        ]
+        .prop_map(Value::from),
+    ];
+    leaf.prop_recursive(4, 64, 8, move |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            prop::collection::vec((key.clone(), inner), 0..8).prop_map(|kv| Value::Object(
+                kv.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+            )),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2048, .. ProptestConfig::default() })]
+
+    #[test]
+    fn adapters_never_panic_and_always_serialise(event in json()) {
+        for adapter in [Adapter::Claude, Adapter::Codex, Adapter::Ollama] {
+            let msgs = adapt::adapt(adapter, event.clone(), 1);
+            for m in &msgs {
+                let text = serde_json::to_string(m).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                let back: Value = serde_json::from_str(&text).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                prop_assert!(back.get("id").and_then(Value::as_str).is_some_and(|s| !s.is_empty()));
+                prop_assert_eq!(back.get("timestamp"), Some(&Value::from(1)));
+            }
+        }
+    }
+}
