@@ -183,3 +183,126 @@ proptest! {
         }
     }
 }
+
+/// Claude `assistant`/`user` events with every block kind and odd field values.
+fn claude_event() -> impl Strategy<Value = Value> {
+    let field = || prop_oneof![3 => Just(None), 1 => json().prop_map(Some)];
+    let block = (
+        prop_oneof![Just("text"), Just("thinking"), Just("tool_use"), Just("tool_result"), Just("image"), Just("")],
+        field(), field(), field(), field(), field(), field(), field(),
+    )
+        .prop_map(|(ty, text, thinking, id, name, input, tool_use_id, content)| {
+            let mut m = serde_json::Map::new();
+            m.insert("type".into(), Value::from(ty));
+            for (k, v) in [("text", text), ("thinking", thinking), ("id", id), ("name", name), ("input", input), ("tool_use_id", tool_use_id), ("content", content)] {
+                if let Some(v) = v {
+                    m.insert(k.into(), v);
+                }
+            }
+            Value::Object(m)
+        });
+    let content = prop_oneof![
+        1 => Just(None),
+        1 => "[a-z é\"\\\\]{0,12}".prop_map(|s| Some(Value::from(s))),
+        4 => prop::collection::vec(prop_oneof![6 => block, 1 => json()], 0..5).prop_map(|b| Some(Value::Array(b))),
+        1 => json().prop_map(Some),
+    ];
+    (
+        prop_oneof![Just("assistant"), Just("user")],
+        prop_oneof![Just(Value::from("u-1")), Just(Value::from("abc")), Just(Value::from(7))],
+        prop_oneof![Just(None), Just(Some(Value::Null)), Just(Some(Value::from("toolu_1"))), Just(Some(Value::from(3)))],
+        content,
+        prop_oneof![Just(None), json().prop_map(Some)],
+        any::<bool>(),
+    )
+        .prop_map(|(ty, uuid, parent, content, tool_use_result, wrap)| {
+            let mut ev = serde_json::Map::new();
+            ev.insert("type".into(), Value::from(ty));
+            ev.insert("uuid".into(), uuid);
+            if let Some(p) = parent {
+                ev.insert("parent_tool_use_id".into(), p);
+            }
+            let mut msg = serde_json::Map::new();
+            if let Some(c) = content {
+                msg.insert("content".into(), c);
+            }
+            ev.insert("message".into(), Value::Object(msg));
+            if let Some(t) = tool_use_result {
+                ev.insert("tool_use_result".into(), t);
+            }
+            let ev = Value::Object(ev);
+            if wrap { serde_json::json!({"type": "agent_event", "sessionId": "s", "event": ev}) } else { ev }
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 4096, .. ProptestConfig::default() })]
+
+    #[test]
+    fn fast_path_matches_the_general_path(line in claude_event()) {
+        use crate::adapt::fast::{Fast, try_line};
+        let text = serde_json::to_vec(&line).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let mut body = Vec::new();
+        match try_line(&text, true, 42, &mut body) {
+            Fast::Messages(n) => {
+                let fast: Value = serde_json::from_slice(&[b"[".as_slice(), &body, b"]"].concat())
+                    .map_err(|e| TestCaseError::fail(format!("fast output is not JSON: {e}")))?;
+                let event = match crate::protocol::classify(line) {
+                    crate::protocol::RunnerEvent::Provider(ev) => ev,
+                    other => return Err(TestCaseError::fail(format!("unexpected {other:?}"))),
+                };
+                let slow = serde_json::to_value(adapt::adapt(Adapter::Claude, event, 42))
+                    .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                prop_assert_eq!(fast.as_array().map(Vec::len), Some(n));
+                prop_assert_eq!(normalize_ids(fast), normalize_ids(slow));
+            }
+            Fast::Fallback => prop_assert!(body.is_empty()),
+            other => return Err(TestCaseError::fail(format!("unexpected {other:?}"))),
+        }
+    }
+}
+
+/// Replaces random (36-character UUID) id prefixes, which differ between two runs.
+fn normalize_ids(mut v: Value) -> Value {
+    if let Some(items) = v.as_array_mut() {
+        for m in items {
+            if let Some(Value::String(id)) = m.get_mut("id")
+                && id.len() > 36
+                && uuid::Uuid::parse_str(&id[..36]).is_ok()
+            {
+                id.replace_range(..36, "<uuid>");
+            }
+        }
+    }
+    v
+}
+
+#[test]
+fn fast_path_takes_the_common_lines() {
+    use crate::adapt::fast::{Fast, try_line};
+    let mut body = Vec::new();
+    let text = br#"{"type":"agent_event","sessionId":"s","event":{"type":"assistant","uuid":"u1","message":{"content":[{"type":"text","text":"hi \"there\""},{"type":"tool_use","id":"t","name":"Read","input":{"file_path":"/x"}}]}}}"#;
+    assert_eq!(try_line(text, true, 5, &mut body), Fast::Messages(2));
+    assert_eq!(
+        std::str::from_utf8(&body).ok(),
+        Some(r#"{"id":"u1-text-0","type":"text","content":{"text":"hi \"there\""},"timestamp":5},{"id":"u1-tool-1","type":"tool_call","content":{"toolUseId":"t","name":"Read","input":{"file_path":"/x"}},"timestamp":5}"#)
+    );
+    let mut body = Vec::new();
+    assert_eq!(try_line(br#"{"type":"agent_started","sessionId":"s"}"#, false, 5, &mut body), Fast::Started);
+    assert_eq!(try_line(br#"{"type":"agent_stopped"}"#, true, 5, &mut body), Fast::Stopped);
+    assert_eq!(try_line(br#"{"type":"ready"}"#, true, 5, &mut body), Fast::Ignored);
+    // Not covered: other event kinds, escapes in ids, invalid UTF-8, duplicate keys, bad JSON.
+    for line in [
+        &br#"{"type":"result","total_cost_usd":1}"#[..],
+        br#"{"type":"assistant","uuid":"a\nb","message":{"content":"x"}}"#,
+        b"{\"type\":\"assistant\",\"x\":\"\xff\"}",
+        br#"{"type":"assistant","type":"user"}"#,
+        br#"{"type":"assistant""#,
+        br#"{"type":"agent_error","message":"m"}"#,
+    ] {
+        assert_eq!(try_line(line, true, 5, &mut body), Fast::Fallback, "{}", String::from_utf8_lossy(line));
+        assert!(body.is_empty());
+    }
+    // Other providers only use the control part.
+    assert_eq!(try_line(br#"{"type":"assistant","uuid":"u","message":{}}"#, false, 5, &mut body), Fast::Fallback);
+}

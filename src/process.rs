@@ -95,13 +95,33 @@ pub fn spawn(spec: &SpawnSpec) -> io::Result<Spawned> {
         let _ = child.wait();
         return Err(io::Error::other("child stdio pipes missing"));
     };
+    let stdout: OwnedFd = stdout.into();
+    grow_pipe(&stdout);
     Ok(Spawned {
         child,
         pid,
         stdin: stdin.into(),
-        stdout: stdout.into(),
+        stdout,
         stderr: stderr.into(),
     })
+}
+
+/// Preferred capacity of a runner's stdout pipe.
+const STDOUT_PIPE_BYTES: libc::c_int = 1024 * 1024;
+
+/// Enlarges the stdout pipe (Linux: 64 KiB by default) so a fast runner blocks less often and
+/// each wake-up of the reader takes a larger chunk. Best effort: the kernel refuses beyond
+/// `pipe-max-size` or the user's pipe budget, and the default size works too.
+fn grow_pipe(fd: &OwnedFd) {
+    #[cfg(target_os = "linux")]
+    {
+        use nix::fcntl::{FcntlArg, fcntl};
+        if let Err(e) = fcntl(fd, FcntlArg::F_SETPIPE_SZ(STDOUT_PIPE_BYTES)) {
+            tracing::debug!(error = %e, "could not enlarge the stdout pipe");
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = fd;
 }
 
 /// Sends `sig` to the process group `pgid`. `Ok(false)` when the group no longer exists.

@@ -14,6 +14,7 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio::time::Instant;
 use tracing::Instrument;
 
+use crate::adapt::fast::{self, Fast};
 use crate::adapt::{self, Adapter, AgentMessage, MessageType};
 use crate::error::{ErrorCode, OpError};
 use crate::framing::{Frame, LineFramer};
@@ -633,6 +634,16 @@ impl Batch {
     }
 
     fn line(&mut self, adapter: Adapter, line: &[u8], now: u64) {
+        match self.fast_line(adapter, line, now) {
+            Fast::Fallback => {}
+            Fast::Ignored => return,
+            Fast::Started => return self.actions.push(Action::Status(StatusEvent::AgentStarted)),
+            Fast::Stopped => return self.actions.push(Action::Status(StatusEvent::AgentStopped)),
+            Fast::Messages(n) => {
+                self.messages += n as u64;
+                return;
+            }
+        }
         let value: Value = match serde_json::from_slice(line) {
             Ok(v) => v,
             Err(e) => {
@@ -675,6 +686,31 @@ impl Batch {
                 self.push_messages(&msgs, line.len());
             }
         }
+    }
+
+    /// Runs the zero-copy path, writing straight into the current run of messages.
+    fn fast_line(&mut self, adapter: Adapter, line: &[u8], now: u64) -> Fast {
+        let claude = adapter == Adapter::Claude;
+        if !matches!(self.actions.last(), Some(Action::Messages { .. })) {
+            self.actions.push(Action::Messages {
+                body: Vec::new(),
+                raw_bytes: 0,
+            });
+        }
+        let Some(Action::Messages { body, raw_bytes }) = self.actions.last_mut() else {
+            return Fast::Fallback;
+        };
+        let result = fast::try_line(line, claude, now, body);
+        if let Fast::Messages(n) = result
+            && n > 0
+        {
+            *raw_bytes += line.len();
+        }
+        if body.is_empty() {
+            // Nothing written: do not leave an empty run between two status events.
+            self.actions.pop();
+        }
+        result
     }
 
     fn error(&mut self, message: String, raw_bytes: usize, now: u64) {

@@ -16,6 +16,7 @@ use serde_json::{Map, Number, Value};
 
 pub mod claude;
 pub mod codex;
+pub mod fast;
 pub mod ollama;
 
 #[cfg(test)]

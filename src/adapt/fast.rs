@@ -1,0 +1,361 @@
+//! Zero-copy fast path for the lines that make up almost all runner output: the runner's
+//! control events and Claude `assistant`/`user` messages.
+//!
+//! The general path parses a line into a `serde_json::Value` tree (an allocation per string,
+//! array and object), maps it, and serialises the result. Here the line is parsed into
+//! borrowed views (`&RawValue` slices of the line) and the output JSON is written by copying
+//! those slices: a 64 KiB text is scanned by the parser and copied once, never unescaped and
+//! escaped again. The output is byte-for-byte what the general path would hand to JS after
+//! `JSON.parse` (a property test checks this); anything this path does not cover exactly —
+//! other event types, escapes in ids, duplicate keys, invalid UTF-8 — returns
+//! [`Fast::Fallback`] and takes the general path.
+
+use std::io::Write;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+/// What the fast path made of a line.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Fast {
+    /// Not covered here: use the general path.
+    Fallback,
+    /// `ready` / `pong`.
+    Ignored,
+    /// `agent_started`.
+    Started,
+    /// `agent_stopped`.
+    Stopped,
+    /// Messages were appended to the output (comma-separated); how many.
+    Messages(usize),
+}
+
+/// One line, parsed once: the runner envelope and the Claude event share these fields (an
+/// `agent_event` line holds the event in `event`, any other line is the event itself).
+#[derive(Deserialize)]
+struct Event<'a> {
+    #[serde(rename = "type", borrow, default)]
+    ty: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    uuid: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    parent_tool_use_id: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    message: Option<Lenient<Message<'a>>>,
+    #[serde(borrow, default)]
+    event: Option<Lenient<Box<Event<'a>>>>,
+}
+
+#[derive(Deserialize)]
+struct Message<'a> {
+    #[serde(borrow, default)]
+    content: Option<Content<'a>>,
+}
+
+/// `message.content`: a string, an array of blocks, or something else (ignored).
+enum Content<'a> {
+    Text(&'a str),
+    Escaped(String),
+    Blocks(Vec<Lenient<Block<'a>>>),
+    Other,
+}
+
+/// A value that is kept when it is a JSON object and recorded as `NotObject` otherwise (the
+/// TypeScript `asObject(x) ?? {}`), parsed in the same single pass as the rest of the line.
+enum Lenient<T> {
+    Object(T),
+    NotObject,
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Lenient<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for V<T> {
+            type Value = Lenient<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(Lenient::Object)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(Lenient::NotObject)
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(Lenient::NotObject)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(Lenient::NotObject)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(Lenient::NotObject)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(Lenient::NotObject)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(Lenient::NotObject)
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(Lenient::NotObject)
+            }
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Content<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Content<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Self::Value, E> {
+                Ok(Content::Text(s))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Self::Value, E> {
+                Ok(Content::Escaped(s.to_owned()))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut blocks = Vec::with_capacity(seq.size_hint().unwrap_or(4));
+                while let Some(b) = seq.next_element()? {
+                    blocks.push(b);
+                }
+                Ok(Content::Blocks(blocks))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                while map.next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?.is_some() {}
+                Ok(Content::Other)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(Content::Other)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(Content::Other)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(Content::Other)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(Content::Other)
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(Content::Other)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[derive(Deserialize)]
+struct Block<'a> {
+    #[serde(rename = "type", borrow, default)]
+    ty: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    text: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    thinking: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    id: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    name: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    input: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    tool_use_id: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    content: Option<&'a RawValue>,
+}
+
+/// Marker: the line needs the general path.
+struct NotCovered;
+
+type Res<T> = Result<T, NotCovered>;
+
+/// The JSON text of a raw value.
+fn text(r: &RawValue) -> &str {
+    r.get()
+}
+
+/// A raw value's kind, from its first byte (the parser already validated it).
+fn first(r: &RawValue) -> u8 {
+    r.get().as_bytes().first().copied().unwrap_or(b'n')
+}
+
+fn is_null(r: Option<&RawValue>) -> bool {
+    r.is_none_or(|r| first(r) == b'n')
+}
+
+/// The contents of a string literal without escapes; `Ok(None)` when `r` is not a string;
+/// not covered when it has escapes (its text would have to be decoded).
+fn plain_str(r: Option<&RawValue>) -> Res<Option<&str>> {
+    match r {
+        Some(r) if first(r) == b'"' => {
+            let t = text(r);
+            let inner = &t[1..t.len() - 1];
+            if inner.contains('\\') {
+                Err(NotCovered)
+            } else {
+                Ok(Some(inner))
+            }
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Writes `asString(r)`: the literal itself if it is a string, else `""`.
+fn write_as_string(out: &mut Vec<u8>, r: Option<&RawValue>) {
+    match r {
+        Some(r) if first(r) == b'"' => out.extend_from_slice(text(r).as_bytes()),
+        _ => out.extend_from_slice(b"\"\""),
+    }
+}
+
+/// Tries the fast path for one line. On [`Fast::Messages`] the messages were appended to
+/// `out` (separated by commas from anything already in it); on any other result `out` is
+/// unchanged.
+pub fn try_line(line: &[u8], claude: bool, now: u64, out: &mut Vec<u8>) -> Fast {
+    let mark = out.len();
+    match line_inner(line, claude, now, out) {
+        Ok(f) => f,
+        Err(NotCovered) => {
+            out.truncate(mark);
+            Fast::Fallback
+        }
+    }
+}
+
+fn line_inner(line: &[u8], claude: bool, now: u64, out: &mut Vec<u8>) -> Res<Fast> {
+    // serde_json may skip over ignored strings without checking their UTF-8; check it all.
+    let line = std::str::from_utf8(line).map_err(|_| NotCovered)?;
+    let env: Event<'_> = serde_json::from_str(line).map_err(|_| NotCovered)?;
+    let env_ty = plain_str(env.ty)?;
+    match env_ty {
+        Some("ready" | "pong") => return Ok(Fast::Ignored),
+        Some("agent_started") => return Ok(Fast::Started),
+        Some("agent_stopped") => return Ok(Fast::Stopped),
+        Some("agent_error") => return Err(NotCovered),
+        _ => {}
+    }
+    if !claude {
+        return Err(NotCovered);
+    }
+    let ev: &Event<'_> = match (env_ty, &env.event) {
+        (Some("agent_event"), Some(Lenient::Object(inner))) => inner,
+        _ => &env,
+    };
+    let assistant = match plain_str(ev.ty)? {
+        Some("assistant") => true,
+        Some("user") => false,
+        _ => return Err(NotCovered),
+    };
+    let base = match plain_str(ev.uuid)? {
+        Some(u) if !u.is_empty() => u.to_owned(),
+        _ => uuid::Uuid::new_v4().to_string(),
+    };
+    let parent = ev.parent_tool_use_id.filter(|p| first(p) == b'"');
+    let content = match &ev.message {
+        Some(Lenient::Object(m)) => m.content.as_ref(),
+        _ => None,
+    };
+    let mut count = 0;
+    let mut emit = |out: &mut Vec<u8>, suffix: &str, i: usize, kind: &str, body: &dyn Fn(&mut Vec<u8>)| {
+        if !out.is_empty() {
+            out.push(b',');
+        }
+        // Writing to a Vec cannot fail.
+        let _ = write!(out, "{{\"id\":\"{base}-{suffix}-{i}\",\"type\":\"{kind}\",\"content\":");
+        body(out);
+        let _ = write!(out, ",\"timestamp\":{now}");
+        if let Some(p) = parent {
+            out.extend_from_slice(b",\"parentId\":");
+            out.extend_from_slice(text(p).as_bytes());
+        }
+        out.push(b'}');
+        count += 1;
+    };
+    let Some(content) = content else {
+        return Ok(Fast::Messages(0));
+    };
+    match content {
+        Content::Text(t) => {
+            // A bare string is one text block; it had no escapes, so it needs none.
+            if assistant {
+                emit(out, "text", 0, "text", &|o| {
+                    o.extend_from_slice(b"{\"text\":\"");
+                    o.extend_from_slice(t.as_bytes());
+                    o.extend_from_slice(b"\"}");
+                });
+            }
+        }
+        Content::Escaped(t) => {
+            if assistant {
+                emit(out, "text", 0, "text", &|o| {
+                    o.extend_from_slice(b"{\"text\":");
+                    let _ = serde_json::to_writer(&mut *o, t);
+                    o.push(b'}');
+                });
+            }
+        }
+        Content::Blocks(blocks) => {
+            for (i, block) in blocks.iter().enumerate() {
+                let Lenient::Object(b) = block else {
+                    continue; // `asObject(b) ?? {}`: no type, nothing to show
+                };
+                let ty = plain_str(b.ty)?;
+                if assistant {
+                    match ty {
+                        Some("text") => emit(out, "text", i, "text", &|o| {
+                            o.extend_from_slice(b"{\"text\":");
+                            write_as_string(o, b.text);
+                            o.push(b'}');
+                        }),
+                        Some("thinking") => {
+                            let src = if is_null(b.thinking) { b.text } else { b.thinking };
+                            emit(out, "thinking", i, "thinking", &|o| {
+                                o.extend_from_slice(b"{\"text\":");
+                                write_as_string(o, src);
+                                o.push(b'}');
+                            });
+                        }
+                        Some("tool_use") => emit(out, "tool", i, "tool_call", &|o| {
+                            o.extend_from_slice(b"{\"toolUseId\":");
+                            write_as_string(o, b.id);
+                            o.extend_from_slice(b",\"name\":");
+                            write_as_string(o, b.name);
+                            o.extend_from_slice(b",\"input\":");
+                            match b.input.filter(|r| !is_null(Some(r))) {
+                                Some(r) => o.extend_from_slice(text(r).as_bytes()),
+                                None => o.extend_from_slice(b"{}"),
+                            }
+                            o.push(b'}');
+                        }),
+                        _ => {}
+                    }
+                } else if ty == Some("tool_result") {
+                    // `block.content ?? raw.tool_use_result`: a null `tool_use_result` gives
+                    // `output: null`, a missing one no key, and a borrowed `Option` cannot tell
+                    // the two apart: leave that (rare) case to the general path.
+                    if is_null(b.content) {
+                        return Err(NotCovered);
+                    }
+                    let output = b.content;
+                    emit(out, "result", i, "tool_result", &|o| {
+                        o.extend_from_slice(b"{\"toolUseId\":");
+                        write_as_string(o, b.tool_use_id);
+                        if let Some(r) = output {
+                            o.extend_from_slice(b",\"output\":");
+                            o.extend_from_slice(text(r).as_bytes());
+                        }
+                        o.push(b'}');
+                    });
+                }
+            }
+        }
+        Content::Other => {}
+    }
+    Ok(Fast::Messages(count))
+}
