@@ -59,7 +59,7 @@ describe('session lifecycle', () => {
     const c = collect(m, 'f')
     await c.until((r) => r.statuses.length === 2, 'first turn')
     expect(m.writePrompt('f', 'second')).toEqual({ ok: true })
-    expect(m.listSessions()[0].status).toBe('running')
+    // (No status check here: the runner may finish the turn before the next statement runs.)
     await c.until((r) => r.statuses.length === 4, 'second turn')
     expect(c.statuses).toEqual([['running'], ['done'], ['running'], ['done']])
     const texts = c.messages.filter((x) => x.type === 'text').map((x) => x.content.text)

@@ -188,19 +188,42 @@ proptest! {
 fn claude_event() -> impl Strategy<Value = Value> {
     let field = || prop_oneof![3 => Just(None), 1 => json().prop_map(Some)];
     let block = (
-        prop_oneof![Just("text"), Just("thinking"), Just("tool_use"), Just("tool_result"), Just("image"), Just("")],
-        field(), field(), field(), field(), field(), field(), field(),
+        prop_oneof![
+            Just("text"),
+            Just("thinking"),
+            Just("tool_use"),
+            Just("tool_result"),
+            Just("image"),
+            Just("")
+        ],
+        field(),
+        field(),
+        field(),
+        field(),
+        field(),
+        field(),
+        field(),
     )
-        .prop_map(|(ty, text, thinking, id, name, input, tool_use_id, content)| {
-            let mut m = serde_json::Map::new();
-            m.insert("type".into(), Value::from(ty));
-            for (k, v) in [("text", text), ("thinking", thinking), ("id", id), ("name", name), ("input", input), ("tool_use_id", tool_use_id), ("content", content)] {
-                if let Some(v) = v {
-                    m.insert(k.into(), v);
+        .prop_map(
+            |(ty, text, thinking, id, name, input, tool_use_id, content)| {
+                let mut m = serde_json::Map::new();
+                m.insert("type".into(), Value::from(ty));
+                for (k, v) in [
+                    ("text", text),
+                    ("thinking", thinking),
+                    ("id", id),
+                    ("name", name),
+                    ("input", input),
+                    ("tool_use_id", tool_use_id),
+                    ("content", content),
+                ] {
+                    if let Some(v) = v {
+                        m.insert(k.into(), v);
+                    }
                 }
-            }
-            Value::Object(m)
-        });
+                Value::Object(m)
+            },
+        );
     let content = prop_oneof![
         1 => Just(None),
         1 => "[a-z é\"\\\\]{0,12}".prop_map(|s| Some(Value::from(s))),
@@ -209,8 +232,17 @@ fn claude_event() -> impl Strategy<Value = Value> {
     ];
     (
         prop_oneof![Just("assistant"), Just("user")],
-        prop_oneof![Just(Value::from("u-1")), Just(Value::from("abc")), Just(Value::from(7))],
-        prop_oneof![Just(None), Just(Some(Value::Null)), Just(Some(Value::from("toolu_1"))), Just(Some(Value::from(3)))],
+        prop_oneof![
+            Just(Value::from("u-1")),
+            Just(Value::from("abc")),
+            Just(Value::from(7))
+        ],
+        prop_oneof![
+            Just(None),
+            Just(Some(Value::Null)),
+            Just(Some(Value::from("toolu_1"))),
+            Just(Some(Value::from(3)))
+        ],
         content,
         prop_oneof![Just(None), json().prop_map(Some)],
         any::<bool>(),
@@ -231,7 +263,11 @@ fn claude_event() -> impl Strategy<Value = Value> {
                 ev.insert("tool_use_result".into(), t);
             }
             let ev = Value::Object(ev);
-            if wrap { serde_json::json!({"type": "agent_event", "sessionId": "s", "event": ev}) } else { ev }
+            if wrap {
+                serde_json::json!({"type": "agent_event", "sessionId": "s", "event": ev})
+            } else {
+                ev
+            }
         })
 }
 
@@ -285,12 +321,28 @@ fn fast_path_takes_the_common_lines() {
     assert_eq!(try_line(text, true, 5, &mut body), Fast::Messages(2));
     assert_eq!(
         std::str::from_utf8(&body).ok(),
-        Some(r#"{"id":"u1-text-0","type":"text","content":{"text":"hi \"there\""},"timestamp":5},{"id":"u1-tool-1","type":"tool_call","content":{"toolUseId":"t","name":"Read","input":{"file_path":"/x"}},"timestamp":5}"#)
+        Some(
+            r#"{"id":"u1-text-0","type":"text","content":{"text":"hi \"there\""},"timestamp":5},{"id":"u1-tool-1","type":"tool_call","content":{"toolUseId":"t","name":"Read","input":{"file_path":"/x"}},"timestamp":5}"#
+        )
     );
     let mut body = Vec::new();
-    assert_eq!(try_line(br#"{"type":"agent_started","sessionId":"s"}"#, false, 5, &mut body), Fast::Started);
-    assert_eq!(try_line(br#"{"type":"agent_stopped"}"#, true, 5, &mut body), Fast::Stopped);
-    assert_eq!(try_line(br#"{"type":"ready"}"#, true, 5, &mut body), Fast::Ignored);
+    assert_eq!(
+        try_line(
+            br#"{"type":"agent_started","sessionId":"s"}"#,
+            false,
+            5,
+            &mut body
+        ),
+        Fast::Started
+    );
+    assert_eq!(
+        try_line(br#"{"type":"agent_stopped"}"#, true, 5, &mut body),
+        Fast::Stopped
+    );
+    assert_eq!(
+        try_line(br#"{"type":"ready"}"#, true, 5, &mut body),
+        Fast::Ignored
+    );
     // Not covered: other event kinds, escapes in ids, invalid UTF-8, duplicate keys, bad JSON.
     for line in [
         &br#"{"type":"result","total_cost_usd":1}"#[..],
@@ -300,9 +352,22 @@ fn fast_path_takes_the_common_lines() {
         br#"{"type":"assistant""#,
         br#"{"type":"agent_error","message":"m"}"#,
     ] {
-        assert_eq!(try_line(line, true, 5, &mut body), Fast::Fallback, "{}", String::from_utf8_lossy(line));
+        assert_eq!(
+            try_line(line, true, 5, &mut body),
+            Fast::Fallback,
+            "{}",
+            String::from_utf8_lossy(line)
+        );
         assert!(body.is_empty());
     }
     // Other providers only use the control part.
-    assert_eq!(try_line(br#"{"type":"assistant","uuid":"u","message":{}}"#, false, 5, &mut body), Fast::Fallback);
+    assert_eq!(
+        try_line(
+            br#"{"type":"assistant","uuid":"u","message":{}}"#,
+            false,
+            5,
+            &mut body
+        ),
+        Fast::Fallback
+    );
 }

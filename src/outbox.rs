@@ -76,6 +76,7 @@ enum Entry {
     Messages {
         key: Arc<SessionKey>,
         body: Vec<u8>,
+        ascii: bool,
         _credit: Option<Credit>,
     },
     Status {
@@ -95,6 +96,15 @@ impl Entry {
                 key.json.len() + error.as_ref().map_or(0, String::len) + 24
             }
             Entry::Exited(key) | Entry::Removed(key) => key.json.len() + 8,
+        }
+    }
+
+    /// Whether the entry's JSON is pure ASCII.
+    fn is_ascii(&self) -> bool {
+        match self {
+            Entry::Messages { ascii, .. } => *ascii,
+            Entry::Status { error, .. } => error.as_deref().is_none_or(str::is_ascii),
+            Entry::Exited(_) | Entry::Removed(_) => true,
         }
     }
 
@@ -137,6 +147,17 @@ impl Entry {
 struct Inner {
     entries: VecDeque<Entry>,
     scheduled: bool,
+}
+
+/// One batch for JS: UTF-8 JSON text (every piece is serde_json output, validated runner
+/// text or ASCII punctuation), and whether it is pure ASCII (then JS can take it as Latin-1,
+/// a plain copy, instead of decoding UTF-8).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct BatchText {
+    /// The JSON bytes.
+    pub json: Vec<u8>,
+    /// Whether every byte is ASCII.
+    pub ascii: bool,
 }
 
 /// Schedules a drain on the JS thread. Called without any lock held.
@@ -199,16 +220,20 @@ impl Outbox {
         if body.is_empty() {
             return;
         }
+        // Checked here, on an I/O thread, so the JS thread can skip UTF-8 decoding.
+        let body_ascii = body.is_ascii();
         let schedule = {
             let mut inner = lock(&self.inner);
             let merged = match inner.entries.back_mut() {
                 Some(Entry::Messages {
                     key: k,
                     body: b,
+                    ascii,
                     _credit: c,
                 }) if Arc::ptr_eq(k, key) && b.len() < self.batch_cap => {
                     b.push(b',');
                     b.extend_from_slice(&body);
+                    *ascii &= body_ascii;
                     match (c.as_mut(), credit.take()) {
                         (Some(c), Some(n)) => c.merge(n),
                         (None, Some(n)) => *c = Some(n),
@@ -222,6 +247,7 @@ impl Outbox {
                 inner.entries.push_back(Entry::Messages {
                     key: key.clone(),
                     body,
+                    ascii: body_ascii,
                     _credit: credit,
                 });
             }
@@ -264,7 +290,7 @@ impl Outbox {
 
     /// Takes the next batch as JSON text; `None` when nothing is queued. Drained messages
     /// return their read-ahead credit. If entries remain, another drain is scheduled.
-    pub fn drain(&self) -> Option<String> {
+    pub fn drain(&self) -> Option<BatchText> {
         let mut taken = Vec::new();
         let more = {
             let mut inner = lock(&self.inner);
@@ -290,6 +316,7 @@ impl Outbox {
             return None;
         }
         let cap: usize = taken.iter().map(Entry::size).sum::<usize>() + 16;
+        let ascii = taken.iter().all(Entry::is_ascii);
         let mut out = Vec::with_capacity(cap);
         out.push(b'[');
         out.extend_from_slice(self.alive().to_string().as_bytes());
@@ -298,11 +325,7 @@ impl Outbox {
             e.write(&mut out);
         }
         out.push(b']');
-        // Every piece written is valid UTF-8 (serde_json output and ASCII punctuation).
-        Some(
-            String::from_utf8(out)
-                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
-        )
+        Some(BatchText { json: out, ascii })
     }
 
     /// Drops everything queued (returning its credit) and never wakes JS again.
@@ -341,7 +364,7 @@ mod tests {
         ob.process_started();
         ob.push_messages(&a, b"{\"n\":1}".to_vec(), None);
         ob.push_messages(&a, b"{\"n\":2}".to_vec(), None);
-        ob.push_status(&b, Status::Error, Some("x\ny".into()));
+        ob.push_status(&b, Status::Error, Some("x\né".into()));
         ob.push_messages(&a, b"{\"n\":3}".to_vec(), None);
         ob.push_exited(&a);
         ob.push_removed(&b);
@@ -350,13 +373,14 @@ mod tests {
             1,
             "one drain scheduled for the burst"
         );
-        let text = ob.drain().unwrap_or_default();
-        let v: serde_json::Value = serde_json::from_str(&text).expect("valid json");
+        let batch = ob.drain().unwrap_or_default();
+        assert!(!batch.ascii, "the status error is not ASCII");
+        let v: serde_json::Value = serde_json::from_slice(&batch.json).expect("valid json");
         assert_eq!(
             v,
             serde_json::json!([0,
                 ["m",1,[{"n":1},{"n":2}]],
-                ["s",2,"error","x\ny"],
+                ["s",2,"error","x\né"],
                 ["m",1,[{"n":3}]],
                 ["x",1],
                 ["r",2]])
@@ -384,7 +408,8 @@ mod tests {
         let mut entries = 0;
         while let Some(t) = ob.drain() {
             batches += 1;
-            let v: serde_json::Value = serde_json::from_str(&t).expect("json");
+            assert!(t.ascii);
+            let v: serde_json::Value = serde_json::from_slice(&t.json).expect("json");
             entries += v.as_array().map_or(0, |a| a.len() - 1);
         }
         assert_eq!(entries, 10);

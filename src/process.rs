@@ -143,6 +143,19 @@ pub fn group_alive(pgid: i32) -> bool {
     }
 }
 
+/// Whether child `pid` has exited (without reaping it).
+pub fn has_exited(pid: i32) -> bool {
+    use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid};
+    matches!(
+        waitid(
+            Id::Pid(Pid::from_raw(pid)),
+            WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT,
+        ),
+        // ECHILD: already reaped by someone else; it is certainly not running.
+        Ok(WaitStatus::Exited(..) | WaitStatus::Signaled(..)) | Err(nix::errno::Errno::ECHILD)
+    )
+}
+
 /// Waits until process `pid` (a child of this process) has exited, without reaping it, so
 /// its pid — and so its process group id — stays reserved while the caller signals the group.
 pub async fn wait_exited(pid: i32) -> io::Result<()> {
@@ -282,6 +295,18 @@ mod tests {
                 tokio::time::sleep(std::time::Duration::from_millis(10)).await;
             }
             assert!(!group_alive(pid), "grandchildren died with the group");
+        });
+    }
+
+    #[test]
+    fn has_exited_does_not_reap() {
+        rt().block_on(async {
+            let mut s = spawn(&sh("read line; exit 5")).expect("spawn");
+            assert!(!has_exited(s.pid));
+            drop(s.stdin);
+            wait_exited(s.pid).await.expect("wait");
+            assert!(has_exited(s.pid));
+            assert_eq!(reap(&mut s.child).expect("reap"), ExitKind::Code(5));
         });
     }
 

@@ -325,15 +325,19 @@ impl Session {
         } = spawned;
         // Child tasks inherit the session's span, so every log line names the session.
         let span = tracing::Span::current();
+        let (stdout_done, stdout_closed) = tokio::sync::oneshot::channel::<()>();
+        let read = self.clone().read_stdout(shared.clone(), stdout);
         let mut reader = tokio::spawn(
-            self.clone()
-                .read_stdout(shared.clone(), stdout)
-                .instrument(span.clone()),
+            async move {
+                read.await;
+                let _ = stdout_done.send(());
+            }
+            .instrument(span.clone()),
         );
         let logger = tokio::spawn(log_stderr(self.key.clone(), stderr).instrument(span.clone()));
         let writer = tokio::spawn(self.clone().write_stdin(stdin, stdin_rx).instrument(span));
 
-        let exited = process::wait_exited(pid);
+        let exited = watch_exit(pid, stdout_closed);
         tokio::pin!(exited);
         let mut term_at: Option<Instant> = None;
         let mut kill_at: Option<Instant> = None;
@@ -542,6 +546,24 @@ impl Session {
             Err(_) => None,
         }
     }
+}
+
+/// Resolves when the runner has exited (not reaped).
+///
+/// A pidfd per session would cost one more descriptor for the session's whole life. While
+/// the runner's stdout is open, its end-of-file is the exit signal; the pidfd is opened only
+/// then. A slow poll covers a runner that exits while a child of its keeps the pipe open.
+async fn watch_exit(pid: i32, stdout_closed: tokio::sync::oneshot::Receiver<()>) -> io::Result<()> {
+    tokio::pin!(stdout_closed);
+    let mut poll = tokio::time::interval(Duration::from_secs(1));
+    poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = &mut stdout_closed => break,
+            _ = poll.tick() => if process::has_exited(pid) { break },
+        }
+    }
+    process::wait_exited(pid).await
 }
 
 async fn sleep_until(at: Option<Instant>) {

@@ -75,10 +75,17 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Lenient<T> {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("any JSON value")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-                T::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(Lenient::Object)
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<Self::Value, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(Lenient::Object)
             }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Self::Value, A::Error> {
                 while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
                 Ok(Lenient::NotObject)
             }
@@ -119,15 +126,24 @@ impl<'de: 'a, 'a> Deserialize<'de> for Content<'a> {
             fn visit_str<E>(self, s: &str) -> Result<Self::Value, E> {
                 Ok(Content::Escaped(s.to_owned()))
             }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Self::Value, A::Error> {
                 let mut blocks = Vec::with_capacity(seq.size_hint().unwrap_or(4));
                 while let Some(b) = seq.next_element()? {
                     blocks.push(b);
                 }
                 Ok(Content::Blocks(blocks))
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                while map.next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?.is_some() {}
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                while map
+                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
                 Ok(Content::Other)
             }
             fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
@@ -262,21 +278,25 @@ fn line_inner(line: &[u8], claude: bool, now: u64, out: &mut Vec<u8>) -> Res<Fas
         _ => None,
     };
     let mut count = 0;
-    let mut emit = |out: &mut Vec<u8>, suffix: &str, i: usize, kind: &str, body: &dyn Fn(&mut Vec<u8>)| {
-        if !out.is_empty() {
-            out.push(b',');
-        }
-        // Writing to a Vec cannot fail.
-        let _ = write!(out, "{{\"id\":\"{base}-{suffix}-{i}\",\"type\":\"{kind}\",\"content\":");
-        body(out);
-        let _ = write!(out, ",\"timestamp\":{now}");
-        if let Some(p) = parent {
-            out.extend_from_slice(b",\"parentId\":");
-            out.extend_from_slice(text(p).as_bytes());
-        }
-        out.push(b'}');
-        count += 1;
-    };
+    let mut emit =
+        |out: &mut Vec<u8>, suffix: &str, i: usize, kind: &str, body: &dyn Fn(&mut Vec<u8>)| {
+            if !out.is_empty() {
+                out.push(b',');
+            }
+            // Writing to a Vec cannot fail.
+            let _ = write!(
+                out,
+                "{{\"id\":\"{base}-{suffix}-{i}\",\"type\":\"{kind}\",\"content\":"
+            );
+            body(out);
+            let _ = write!(out, ",\"timestamp\":{now}");
+            if let Some(p) = parent {
+                out.extend_from_slice(b",\"parentId\":");
+                out.extend_from_slice(text(p).as_bytes());
+            }
+            out.push(b'}');
+            count += 1;
+        };
     let Some(content) = content else {
         return Ok(Fast::Messages(0));
     };
@@ -314,7 +334,11 @@ fn line_inner(line: &[u8], claude: bool, now: u64, out: &mut Vec<u8>) -> Res<Fas
                             o.push(b'}');
                         }),
                         Some("thinking") => {
-                            let src = if is_null(b.thinking) { b.text } else { b.thinking };
+                            let src = if is_null(b.thinking) {
+                                b.text
+                            } else {
+                                b.thinking
+                            };
                             emit(out, "thinking", i, "thinking", &|o| {
                                 o.extend_from_slice(b"{\"text\":");
                                 write_as_string(o, src);

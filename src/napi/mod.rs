@@ -17,10 +17,40 @@ use napi_derive::napi;
 use crate::config::{ManagerConfig, ManagerOptions};
 use crate::error::OpError;
 use crate::manager::Manager;
+use crate::outbox::BatchText;
 use crate::session::Snapshot;
 
 /// Deliveries to JS: called with no arguments from Rust, hands JS one batch string.
-type DeliverFn = ThreadsafeFunction<(), (), String, Status, false, true>;
+type DeliverFn = ThreadsafeFunction<(), (), JsBatch, Status, false, true>;
+
+/// A batch on its way to JS as a string (empty when there was nothing to send).
+pub struct JsBatch(Option<BatchText>);
+
+impl ToNapiValue for JsBatch {
+    unsafe fn to_napi_value(env: napi::sys::napi_env, val: Self) -> Result<napi::sys::napi_value> {
+        let batch = val.0.unwrap_or_default();
+        let mut out = std::ptr::null_mut();
+        let len =
+            isize::try_from(batch.json.len()).map_err(|_| Error::from_reason("batch too large"))?;
+        let ptr = batch.json.as_ptr().cast::<std::os::raw::c_char>();
+        // SAFETY: `ptr`/`len` describe `batch.json`, which lives until the call returns; the
+        // engine copies the bytes. Pure-ASCII text is the same bytes in Latin-1, so the
+        // engine can copy it without decoding UTF-8.
+        let status = unsafe {
+            if batch.ascii {
+                napi::sys::napi_create_string_latin1(env, ptr, len, &mut out)
+            } else {
+                napi::sys::napi_create_string_utf8(env, ptr, len, &mut out)
+            }
+        };
+        if status != napi::sys::Status::napi_ok {
+            return Err(Error::from_reason(format!(
+                "could not create the batch string ({status})"
+            )));
+        }
+        Ok(out)
+    }
+}
 
 /// Constructor options, already type-checked by the JS wrapper.
 #[napi(object)]
@@ -184,10 +214,7 @@ impl NativeManager {
             .callee_handled::<false>()
             .weak::<true>()
             .build_callback(move |_ctx| {
-                Ok(weak
-                    .upgrade()
-                    .and_then(|m| m.outbox().drain())
-                    .unwrap_or_default())
+                Ok(JsBatch(weak.upgrade().and_then(|m| m.outbox().drain())))
             })?;
         outbox.set_waker(Some(Box::new(move || {
             let status = tsfn.call((), ThreadsafeFunctionCallMode::NonBlocking);
