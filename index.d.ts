@@ -98,7 +98,7 @@ export interface SessionState {
 
 /** A session's extended state (`getSession`). */
 export interface SessionInfo extends SessionState {
-  /** Runner process id (also its process group id). */
+  /** Runner process id (also its process group id); 0 while the runner is still being spawned. */
   pid: number
   /** Exit code once the runner exited normally, else null. */
   exitCode: number | null

@@ -186,27 +186,26 @@ impl Manager {
             env,
             cwd: opts.cwd.as_ref().map(Into::into),
         };
-        let spawned = process::spawn(&spec).map_err(|e| {
+        let command = format!("{} {}", spec.program, spec.args.join(" "));
+        // Runtimes that cannot run are refused here, with the OS error, as a failed exec.
+        process::check_program(&spec.program).map_err(|e| {
             OpError::new(
                 ErrorCode::SpawnFailed,
-                format!(
-                    "Failed to spawn runner ({} {}): {e}",
-                    spec.program,
-                    spec.args.join(" ")
-                ),
+                format!("Failed to spawn runner ({command}): {e}"),
             )
         })?;
-        tracing::debug!(session = id, pid = spawned.pid, runner = %runner.display(), "runner spawned");
-        crate::watchdog::global().register(spawned.pid);
+        // The fork/exec itself happens on the spawner thread: under load it can take tens of
+        // milliseconds, which must not stall the JS thread.
+        let spawned = process::spawn_async(spec);
         let token = self.shared.next_token.fetch_add(1, Ordering::Relaxed);
-        let (session, tasks) = Session::new(id, token, provider, spawned, &self.shared);
+        let (session, tasks) = Session::new(id, token, provider, spawned, command, &self.shared);
         let query = protocol::build_query(id, prompt, &opts, &extra);
         // The queue is fresh and empty, so this cannot be refused.
         let _ = session.send_initial(query);
         self.shared.outbox.process_started();
         sessions.insert(id.to_owned(), session.clone());
         drop(sessions);
-        let span = tracing::info_span!("session", id = %id, pid = session.pid());
+        let span = tracing::info_span!("session", id = %id);
         tokio::spawn(tracing::Instrument::instrument(
             session.run(self.shared.clone(), tasks),
             span,

@@ -141,7 +141,7 @@ fn grow_pipe(fd: &OwnedFd) {
 
 /// Fails as `execve` would for a program that cannot run: with the helper in between, the
 /// spawn itself would succeed and the failure would only show as the helper's exit code.
-fn check_program(program: &str) -> io::Result<()> {
+pub fn check_program(program: &str) -> io::Result<()> {
     use nix::unistd::{AccessFlags, access};
     if !program.contains('/') {
         // A bare name was not found in PATH when the manager was created.
@@ -173,6 +173,49 @@ fn pdeathsig_helper() -> Option<&'static str> {
     }
     #[cfg(not(target_os = "linux"))]
     None
+}
+
+type SpawnJob = (SpawnSpec, tokio::sync::oneshot::Sender<io::Result<Spawned>>);
+
+/// Spawns `spec` on the spawner thread; the result arrives on the returned channel.
+///
+/// The spawner is one thread per host process that lives as long as the process, so
+/// `PR_SET_PDEATHSIG` (tied to the spawning *thread*) fires only when the host dies, and the
+/// caller (the JS thread) never waits for a fork/exec.
+pub fn spawn_async(spec: SpawnSpec) -> tokio::sync::oneshot::Receiver<io::Result<Spawned>> {
+    static SPAWNER: std::sync::OnceLock<Option<std::sync::mpsc::Sender<SpawnJob>>> =
+        std::sync::OnceLock::new();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let spawner = SPAWNER.get_or_init(|| {
+        let (jobs, queue) = std::sync::mpsc::channel::<SpawnJob>();
+        std::thread::Builder::new()
+            .name("sidecar-spawn".into())
+            .spawn(move || {
+                for (spec, reply) in queue {
+                    let result = spawn(&spec);
+                    if let Err(Ok(orphan)) = reply.send(result) {
+                        // Nobody waits for it any more: do not leave it running.
+                        let _ = signal_group(orphan.pid, Signal::SIGKILL);
+                        let mut child = orphan.child;
+                        let _ = child.wait();
+                    }
+                }
+            })
+            .ok()
+            .map(|_| jobs)
+    });
+    match spawner {
+        Some(jobs) => {
+            if let Err(std::sync::mpsc::SendError((spec, reply))) = jobs.send((spec, tx)) {
+                let _ = reply.send(spawn(&spec));
+            }
+        }
+        // No thread could be started: spawn here (PDEATHSIG then follows this thread).
+        None => {
+            let _ = tx.send(spawn(&spec));
+        }
+    }
+    rx
 }
 
 /// Sends `sig` to the process group `pgid`. `Ok(false)` when the group no longer exists.

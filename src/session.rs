@@ -2,7 +2,7 @@
 //! logger, stdin writer, and the supervisor that handles stop/kill escalation and exit.
 
 use std::io;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -136,7 +136,8 @@ pub struct Session {
     pub provider: String,
     adapter: Adapter,
     started_at: u64,
-    pid: i32,
+    /// Runner pid (and process group id); 0 until the spawn has completed.
+    pid: AtomicI32,
     state: Mutex<State>,
     stdin: StdinQueue,
     ctrl: mpsc::UnboundedSender<Control>,
@@ -148,16 +149,19 @@ pub struct Session {
 pub struct SessionTasks {
     ctrl_rx: mpsc::UnboundedReceiver<Control>,
     stdin_rx: mpsc::UnboundedReceiver<Vec<u8>>,
-    spawned: Spawned,
+    spawned: tokio::sync::oneshot::Receiver<io::Result<Spawned>>,
+    command: String,
 }
 
 impl Session {
-    /// Wraps a freshly spawned runner. Call [`Session::run`] with the returned tasks.
+    /// A session whose runner is being spawned (`spawned` delivers it; `command` describes it
+    /// for errors). Call [`Session::run`] with the returned tasks.
     pub fn new(
         id: &str,
         token: u64,
         provider: &str,
-        spawned: Spawned,
+        spawned: tokio::sync::oneshot::Receiver<io::Result<Spawned>>,
+        command: String,
         shared: &Shared,
     ) -> (Arc<Self>, SessionTasks) {
         let (ctrl, ctrl_rx) = mpsc::unbounded_channel();
@@ -167,7 +171,7 @@ impl Session {
             provider: provider.to_owned(),
             adapter: Adapter::for_provider(provider),
             started_at: now_ms(),
-            pid: spawned.pid,
+            pid: AtomicI32::new(0),
             state: Mutex::new(State {
                 machine: StatusMachine::new(),
                 cost_usd: 0.0,
@@ -196,13 +200,14 @@ impl Session {
                 ctrl_rx,
                 stdin_rx,
                 spawned,
+                command,
             },
         )
     }
 
     /// The runner's process id.
     pub fn pid(&self) -> i32 {
-        self.pid
+        self.pid.load(Ordering::SeqCst)
     }
 
     /// A copy of the session's state.
@@ -221,7 +226,7 @@ impl Session {
             input_tokens: s.input_tokens,
             output_tokens: s.output_tokens,
             started_at: self.started_at,
-            pid: self.pid,
+            pid: self.pid(),
             exit_code,
             signal,
             bytes_in: s.bytes_in,
@@ -304,8 +309,13 @@ impl Session {
         let s = lock(&self.state);
         if s.exit.is_none() {
             // The state lock is held and `exit` is set under it before reaping, so the pid
-            // (and group id) is still reserved by our unreaped child here.
-            let _ = process::signal_group(self.pid, Signal::SIGKILL);
+            // (and group id) is still reserved by our unreaped child here. Pid 0 means not
+            // spawned yet (killpg(0) would hit our own group); such a runner dies with the
+            // spawner thread (PDEATHSIG) or by the watchdog.
+            let pid = self.pid();
+            if pid > 0 {
+                let _ = process::signal_group(pid, Signal::SIGKILL);
+            }
         }
     }
 
@@ -315,7 +325,24 @@ impl Session {
             mut ctrl_rx,
             stdin_rx,
             spawned,
+            command,
         } = tasks;
+        let spawned = match spawned.await {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => {
+                return self
+                    .spawn_failed(&shared, &format!("Failed to spawn runner ({command}): {e}"));
+            }
+            Err(_) => {
+                return self.spawn_failed(
+                    &shared,
+                    "Failed to spawn runner: the spawner thread is gone",
+                );
+            }
+        };
+        self.pid.store(spawned.pid, Ordering::SeqCst);
+        crate::watchdog::global().register(spawned.pid);
+        tracing::debug!(pid = spawned.pid, "runner spawned");
         let Spawned {
             mut child,
             pid,
@@ -423,8 +450,32 @@ impl Session {
         shared.schedule_cleanup(self);
     }
 
+    /// The spawn failed: the session ends in `error` with the OS error, like an exit.
+    fn spawn_failed(self: Arc<Self>, shared: &Arc<Shared>, error: &str) {
+        tracing::warn!("{error}");
+        {
+            let mut s = lock(&self.state);
+            s.exit = Some(ExitKind::Code(-1));
+            if let Some((status, _)) = s.machine.apply(StatusEvent::Exited {
+                kind: ExitKind::Code(-1),
+                stopped: false,
+            }) && !self.removed.load(Ordering::SeqCst)
+            {
+                shared
+                    .outbox
+                    .push_status(&self.key, status, Some(error.to_owned()));
+            }
+        }
+        shared.outbox.push_exited(&self.key);
+        shared.schedule_cleanup(self);
+    }
+
     fn signal(&self, sig: Signal) {
-        if let Err(e) = process::signal_group(self.pid, sig) {
+        let pid = self.pid();
+        if pid <= 0 {
+            return;
+        }
+        if let Err(e) = process::signal_group(pid, sig) {
             tracing::warn!(session = %self.key.id, error = %e, "signalling the runner group failed");
         }
     }
