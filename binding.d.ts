@@ -27,6 +27,8 @@ export declare class NativeManager {
   sessionToken(sessionId: string): number | null
   /** Removes a session, ending its process. */
   removeSession(sessionId: string): void
+  /** The next batch when the previous one said more is queued ("" when none). */
+  pull(): JsBatch
   /** Runner processes alive. */
   alive(): number
   /** Refuses further calls and stops every session; exits arrive as batches. */

@@ -335,7 +335,8 @@ class SidecarManager {
       report('delivery', '(batch)', err)
       return
     }
-    for (let i = 1; i < batch.length; i++) {
+    // [alive, more, ...entries]
+    for (let i = 2; i < batch.length; i++) {
       const e = batch[i]
       const rec = this.#byToken.get(e[1])
       switch (e[0]) {
@@ -373,6 +374,13 @@ class SidecarManager {
     }
     this.#setAlive(batch[0])
     this.#checkDisposed(batch[0])
+    // More is queued: take it on a later turn of the event loop, so the app's timers and I/O
+    // run between two batches even during a flood.
+    if (batch[1] && this.#state !== 'disposed') setImmediate(this.#pullNext)
+  }
+
+  #pullNext = () => {
+    if (this.#state !== 'disposed') this.#deliver(this.#native.pull())
   }
 }
 

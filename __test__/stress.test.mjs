@@ -54,7 +54,7 @@ describe('backpressure', () => {
     await new Promise((resolve) => m.onStatus('f', (_, status) => status === 'done' && resolve()))
     expect(next).toBe(n)
     expect(outOfOrder).toBe(0)
-    // Read-ahead: the cap plus one read (256 KiB) and one batch in flight (4 MiB).
+    // Read-ahead: the cap plus one read (256 KiB) and batches in flight (1 MiB each).
     expect(maxAhead).toBeLessThan(maxPendingBytes + 5 * 1024 * 1024)
     console.log(
       `flood: ${(deliveredBytes / 1048576).toFixed(0)} MB delivered, max read-ahead ${(maxAhead / 1048576).toFixed(1)} MB, ` +

@@ -3,6 +3,7 @@
 # Usage: bash scripts/demo.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-npm ci --no-audit --no-fund
+# npm install --no-save rather than npm ci: see scripts/test.sh.
+npm install --no-save --no-audit --no-fund
 npm run build
 npm run demo

@@ -6,8 +6,11 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
-step "npm ci (vitest, typescript, @napi-rs/cli, bun)"
-npm ci --no-audit --no-fund
+step "npm install from the lock file (vitest, typescript, @napi-rs/cli, bun)"
+# Not `npm ci`: the registry mirror lacks some optional per-platform packages of
+# @napi-rs/cli's own dependencies, which npm ci reports as a lock-file mismatch. With
+# --no-save, npm installs the locked versions and leaves package-lock.json untouched.
+npm install --no-save --no-audit --no-fund
 
 step "build the addon (release)"
 npm run build

@@ -17,7 +17,10 @@ use crate::resolve::{RunnerLookup, find_runner};
 use crate::session::{Session, Snapshot};
 
 /// Largest batch handed to JS in one call (a single larger message still goes alone).
-const BATCH_CAP: usize = 4 * 1024 * 1024;
+/// Measured: 4 MiB -> 1 MiB raised Node delivery of 300 B messages from ~760k to ~1.15M
+/// msgs/s and cut the worst event-loop stall from ~130 ms to ~40 ms; 256 KiB lost on 64 KiB
+/// messages.
+const BATCH_CAP: usize = 1024 * 1024;
 
 /// What the manager shares with its sessions' tasks.
 #[derive(Debug)]

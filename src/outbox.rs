@@ -6,7 +6,8 @@
 //! threadsafe function's own queue never grows.
 //!
 //! Batch format (a JSON array, first element the number of live runner processes):
-//! `[alive, ["m", token, [AgentMessage…]], ["s", token, status, error?], ["x", token], ["r", token]]`
+//! `[alive, more, ["m", token, [AgentMessage…]], ["s", token, status, error?], ["x", token], ["r", token]]`
+//! where `more` (0/1) says entries are left: the consumer then pulls the next batch itself.
 //! — messages, status change, process exited, session removed.
 
 use std::collections::VecDeque;
@@ -289,7 +290,8 @@ impl Outbox {
     }
 
     /// Takes the next batch as JSON text; `None` when nothing is queued. Drained messages
-    /// return their read-ahead credit. If entries remain, another drain is scheduled.
+    /// return their read-ahead credit. If entries remain the batch says so (`more`), no new
+    /// wake-up is sent, and the consumer must call `drain` again.
     pub fn drain(&self) -> Option<BatchText> {
         let mut taken = Vec::new();
         let more = {
@@ -309,9 +311,9 @@ impl Outbox {
             inner.scheduled = more;
             more
         };
-        if more {
-            self.wake();
-        }
+        // With entries left, the consumer pulls the next batch itself (JS does it from
+        // `setImmediate`), so timers and I/O of the host run between two batches; a wake-up
+        // here would be handled in the same event-loop turn and starve them during a flood.
         if taken.is_empty() {
             return None;
         }
@@ -320,6 +322,7 @@ impl Outbox {
         let mut out = Vec::with_capacity(cap);
         out.push(b'[');
         out.extend_from_slice(self.alive().to_string().as_bytes());
+        out.extend_from_slice(if more { b",1" } else { b",0" });
         for e in taken {
             out.push(b',');
             e.write(&mut out);
@@ -378,7 +381,7 @@ mod tests {
         let v: serde_json::Value = serde_json::from_slice(&batch.json).expect("valid json");
         assert_eq!(
             v,
-            serde_json::json!([0,
+            serde_json::json!([0, 0,
                 ["m",1,[{"n":1},{"n":2}]],
                 ["s",2,"error","x\né"],
                 ["m",1,[{"n":3}]],
@@ -410,11 +413,15 @@ mod tests {
             batches += 1;
             assert!(t.ascii);
             let v: serde_json::Value = serde_json::from_slice(&t.json).expect("json");
-            entries += v.as_array().map_or(0, |a| a.len() - 1);
+            entries += v.as_array().map_or(0, |a| a.len() - 2);
         }
         assert_eq!(entries, 10);
         assert!(batches >= 5, "cap splits the queue: {batches}");
-        assert!(wakes.load(Ordering::SeqCst) >= batches);
+        assert_eq!(
+            wakes.load(Ordering::SeqCst),
+            1,
+            "later batches are pulled, not woken"
+        );
     }
 
     #[test]

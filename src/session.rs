@@ -393,7 +393,6 @@ impl Session {
                 },
                 _ = sleep_until(term_at), if term_at.is_some() => {
                     term_at = None;
-                    self.emit(&shared, StatusEvent::StopTimedOut);
                     self.signal(Signal::SIGTERM);
                     kill_at = Some(Instant::now() + cfg.kill_grace);
                 }
@@ -603,10 +602,10 @@ impl Session {
 ///
 /// A pidfd per session would cost one more descriptor for the session's whole life. While
 /// the runner's stdout is open, its end-of-file is the exit signal; the pidfd is opened only
-/// then. A slow poll covers a runner that exits while a child of its keeps the pipe open.
+/// then. A slow poll (2 s) covers a runner that exits while a child of its keeps the pipe open.
 async fn watch_exit(pid: i32, stdout_closed: tokio::sync::oneshot::Receiver<()>) -> io::Result<()> {
     tokio::pin!(stdout_closed);
-    let mut poll = tokio::time::interval(Duration::from_secs(1));
+    let mut poll = tokio::time::interval(Duration::from_secs(2));
     poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {

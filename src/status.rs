@@ -76,8 +76,6 @@ pub enum StatusEvent {
     AgentError(String),
     /// `writePrompt` sent a follow-up query.
     Prompted,
-    /// The stop grace ran out with the runner still alive.
-    StopTimedOut,
     /// The runner process ended (`stopped`: a stop or remove had been requested).
     Exited {
         /// How it ended.
@@ -128,7 +126,7 @@ impl StatusMachine {
         }
         let (status, error) = match event {
             StatusEvent::AgentStarted | StatusEvent::Prompted => (Status::Running, None),
-            StatusEvent::AgentStopped | StatusEvent::StopTimedOut => (Status::Done, None),
+            StatusEvent::AgentStopped => (Status::Done, None),
             StatusEvent::AgentError(msg) => (Status::Error, Some(msg)),
             StatusEvent::Exited { kind, stopped } => {
                 self.terminal = true;
@@ -196,11 +194,11 @@ mod tests {
 
     #[test]
     fn stop_ends_in_done_whatever_the_exit() {
+        // `done` comes with the exit, not when the grace runs out: the runner is gone then.
         let got = run(vec![
             StatusEvent::AgentStarted,
-            StatusEvent::StopTimedOut,
             StatusEvent::Exited {
-                kind: ExitKind::Signal(15),
+                kind: ExitKind::Signal(9),
                 stopped: true,
             },
         ]);

@@ -309,6 +309,12 @@ impl NativeManager {
         self.core.remove_session(&session_id);
     }
 
+    /// The next batch when the previous one said more is queued ("" when none).
+    #[napi(catch_unwind)]
+    pub fn pull(&self) -> JsBatch {
+        JsBatch(self.core.outbox().drain())
+    }
+
     /// Runner processes alive.
     #[napi(catch_unwind)]
     pub fn alive(&self) -> u32 {
