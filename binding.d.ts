@@ -28,7 +28,7 @@ export declare class NativeManager {
   /** Removes a session, ending its process. */
   removeSession(sessionId: string): void
   /** The next batch when the previous one said more is queued ("" when none). */
-  pull(): JsBatch
+  pull(): string
   /** Runner processes alive. */
   alive(): number
   /** Refuses further calls and stops every session; exits arrive as batches. */

@@ -310,7 +310,7 @@ impl NativeManager {
     }
 
     /// The next batch when the previous one said more is queued ("" when none).
-    #[napi(catch_unwind)]
+    #[napi(catch_unwind, ts_return_type = "string")]
     pub fn pull(&self) -> JsBatch {
         JsBatch(self.core.outbox().drain())
     }
