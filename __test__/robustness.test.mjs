@@ -71,7 +71,8 @@ describe('runner output', () => {
     expect(m.getSession('c')).toMatchObject({ status: 'running', exitCode: null, signal: null })
     expect(m.stopSession('c').ok).toBe(true)
     await untilExited(m, 'c')
-    expect(c.statuses.at(-1)).toEqual(['done'])
+    await c.until((r) => r.statuses.at(-1)?.[0] === 'done', 'final done')
+    expect(c.statuses).toEqual([['running'], ['done']])
     expect(isAlive(pid)).toBe(false)
   })
 })
@@ -196,6 +197,8 @@ describe('dispose, describe, getSession', () => {
     expect(m.getSession('none')).toBe(null)
     expect(m.startSession('g', 'claude', script({ steps: [...turn('g', [text('a'), { line: 'junk' }]), { exit: 4 }] })).ok).toBe(true)
     await untilExited(m, 'g')
+    // The exit code is known at once; the status follows once the last output is delivered.
+    await waitFor(() => m.getSession('g').status === 'error', 'error status')
     const s = m.getSession('g')
     expect(s).toMatchObject({ sessionId: 'g', provider: 'claude', status: 'error', exitCode: 4, signal: null, messages: 2, droppedLines: 1 })
     expect(s.pid).toBeGreaterThan(0)
