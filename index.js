@@ -91,6 +91,19 @@ function report(kind, sessionId, err) {
 
 const DISPOSED = 'manager is disposed'
 
+/** The TypeScript manager's SessionState fields (and only those) of a native snapshot. */
+function sessionState(s) {
+  return {
+    sessionId: s.sessionId,
+    provider: s.provider,
+    status: s.status,
+    costUsd: s.costUsd,
+    inputTokens: s.inputTokens,
+    outputTokens: s.outputTokens,
+    startedAt: s.startedAt,
+  }
+}
+
 class SidecarManager {
   #native
   /** token -> { id, onMessage: [], onStatus: [] } */
@@ -177,15 +190,7 @@ class SidecarManager {
   /** List all sessions with their state. */
   listSessions() {
     if (this.#state === 'disposed') return []
-    return this.#native.listSessions().map((s) => ({
-      sessionId: s.sessionId,
-      provider: s.provider,
-      status: s.status,
-      costUsd: s.costUsd,
-      inputTokens: s.inputTokens,
-      outputTokens: s.outputTokens,
-      startedAt: s.startedAt,
-    }))
+    return this.#native.listSessions().map(sessionState)
   }
 
   /** One session's extended state, or null. */
@@ -193,19 +198,12 @@ class SidecarManager {
     if (this.#state === 'disposed' || typeof sessionId !== 'string') return null
     const s = this.#native.getSession(sessionId)
     if (!s) return null
-    const now = Date.now()
     return {
-      sessionId: s.sessionId,
-      provider: s.provider,
-      status: s.status,
-      costUsd: s.costUsd,
-      inputTokens: s.inputTokens,
-      outputTokens: s.outputTokens,
-      startedAt: s.startedAt,
+      ...sessionState(s),
       pid: s.pid,
       exitCode: s.exitCode ?? null,
       signal: s.signal ?? null,
-      uptimeMs: now - s.startedAt,
+      uptimeMs: Date.now() - s.startedAt,
       lastOutputAt: s.lastOutputAt ?? null,
       bytesIn: s.bytesIn,
       bytesOut: s.bytesOut,

@@ -8,8 +8,8 @@
 use serde_json::{Map, Value};
 
 use super::{
-    AgentMessage, MessageType, Raw, message, nullish_or, object, string_array, string_or_empty,
-    take_id, take_number, take_object, take_string, type_of, unknown_message,
+    AgentMessage, MessageType, Raw, init_message, message, nullish_or, object, string_array,
+    string_or_empty, take_id, take_number, take_object, take_string, type_of, unknown_message,
 };
 
 /// Map one Claude SDK message to agent messages (TS `parseClaude`).
@@ -28,20 +28,7 @@ fn system(mut raw: Raw, now_ms: u64) -> Vec<AgentMessage> {
     let id = take_id(&mut raw, "uuid");
     let subtype = take_string(&mut raw, "subtype");
     let msg = match subtype.as_str() {
-        "init" => message(
-            id,
-            MessageType::Init,
-            object([
-                (
-                    "sessionId",
-                    Value::String(take_string(&mut raw, "session_id")),
-                ),
-                ("model", Value::String(take_string(&mut raw, "model"))),
-                ("cwd", Value::String(take_string(&mut raw, "cwd"))),
-                ("tools", string_array(raw.remove("tools"))),
-            ]),
-            now_ms,
-        ),
+        "init" => init_message(id, &mut raw, now_ms),
         "compact_boundary" => {
             let mut meta = take_object(&mut raw, "compact_metadata");
             // `meta.trigger ?? "auto"`: any non-null trigger passes through as-is.

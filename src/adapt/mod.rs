@@ -131,6 +131,22 @@ fn message(id: String, kind: MessageType, content: Value, timestamp: u64) -> Age
 
 /// TS `unknownMessage(raw)`: the whole raw event becomes the content, so it is
 /// moved in untouched (callers must not have removed anything from it).
+/// The `init` message shared by the Claude and Ollama mappings:
+/// `{ sessionId, model, cwd, tools }` taken from the raw event.
+fn init_message(id: String, raw: &mut Raw, timestamp: u64) -> AgentMessage {
+    message(
+        id,
+        MessageType::Init,
+        object([
+            ("sessionId", Value::String(take_string(raw, "session_id"))),
+            ("model", Value::String(take_string(raw, "model"))),
+            ("cwd", Value::String(take_string(raw, "cwd"))),
+            ("tools", string_array(raw.remove("tools"))),
+        ]),
+        timestamp,
+    )
+}
+
 fn unknown_message(raw: Raw, timestamp: u64) -> AgentMessage {
     let id = match raw.get("uuid") {
         Some(Value::String(s)) if !s.is_empty() => s.clone(),

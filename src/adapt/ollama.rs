@@ -7,7 +7,7 @@
 use serde_json::{Map, Value};
 
 use super::{
-    AgentMessage, MessageType, Raw, js_number, js_round, message, new_id, object, string_array,
+    AgentMessage, MessageType, Raw, init_message, js_number, js_round, message, new_id, object,
     take_number, take_object, take_string, type_of, unknown_message,
 };
 
@@ -33,20 +33,7 @@ pub fn adapt(raw: Raw, now_ms: u64) -> Vec<AgentMessage> {
 fn system(mut raw: Raw, now_ms: u64) -> Vec<AgentMessage> {
     let subtype = take_string(&mut raw, "subtype");
     if subtype == "init" {
-        return vec![message(
-            new_id(),
-            MessageType::Init,
-            object([
-                (
-                    "sessionId",
-                    Value::String(take_string(&mut raw, "session_id")),
-                ),
-                ("model", Value::String(take_string(&mut raw, "model"))),
-                ("cwd", Value::String(take_string(&mut raw, "cwd"))),
-                ("tools", string_array(raw.remove("tools"))),
-            ]),
-            now_ms,
-        )];
+        return vec![init_message(new_id(), &mut raw, now_ms)];
     }
     let mut content = Map::with_capacity(2);
     content.insert("subtype".to_owned(), Value::String(subtype));
