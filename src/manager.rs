@@ -209,10 +209,20 @@ impl Manager {
         sessions.insert(id.to_owned(), session.clone());
         drop(sessions);
         let span = tracing::info_span!("session", id = %id);
-        tokio::spawn(tracing::Instrument::instrument(
-            session.run(self.shared.clone(), tasks),
+        let supervisor = tokio::spawn(tracing::Instrument::instrument(
+            session.clone().run(self.shared.clone(), tasks),
             span,
         ));
+        // A bug that panics in the supervisor must not leave a runner, a keep-alive or a
+        // waiting dispose() behind: end the session as an internal error instead.
+        let shared = self.shared.clone();
+        tokio::spawn(async move {
+            if let Err(e) = supervisor.await
+                && e.is_panic()
+            {
+                session.internal_failure(&shared, "internal error in the session supervisor");
+            }
+        });
         Ok(token)
     }
 
@@ -315,5 +325,95 @@ impl Manager {
     /// Whether `dispose` has begun.
     pub fn is_disposed(&self) -> bool {
         self.shared.disposed.load(Ordering::SeqCst)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ManagerOptions;
+    use std::collections::HashMap;
+
+    /// A manager whose provider `x` runs `script` with /bin/sh.
+    fn manager(script: &str) -> Manager {
+        let root = std::env::temp_dir().join(format!(
+            "sidecar-mgr-{}-{}",
+            std::process::id(),
+            script.len()
+        ));
+        let dist = root.join("sidecar").join("dist");
+        std::fs::create_dir_all(&dist).expect("mkdir");
+        std::fs::write(dist.join("x-runner.mjs"), script).expect("write");
+        let opts = ManagerOptions {
+            runner_root: Some(vec![root.display().to_string()]),
+            runtime: Some("/bin/sh".into()),
+            kill_grace_ms: Some(100),
+            ..ManagerOptions::default()
+        };
+        let env: HashMap<String, String> = [("PATH".to_owned(), "/usr/bin:/bin".to_owned())].into();
+        let cfg = ManagerConfig::resolve(opts, &env).expect("config");
+        Manager::new(cfg, Manager::new_outbox())
+    }
+
+    async fn wait_until(mut f: impl FnMut() -> bool) -> bool {
+        for _ in 0..500 {
+            if f() {
+                return true;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        false
+    }
+
+    #[test]
+    fn a_failing_supervisor_ends_the_session_and_its_runner() {
+        let rt = crate::runtime::get().expect("runtime");
+        rt.block_on(async {
+            let m = manager("sleep 30\n");
+            let env: HashMap<String, String> = HashMap::new();
+            m.start_session("s", "x", "hi", &serde_json::Value::Null, env)
+                .expect("start");
+            let session = lock(&m.shared.sessions).get("s").cloned().expect("session");
+            assert!(wait_until(|| session.pid() > 0).await, "spawned");
+            let pid = session.pid();
+            assert_eq!(m.alive(), 1);
+            session.clone().internal_failure(&m.shared, "boom");
+            assert!(
+                wait_until(|| m.alive() == 0).await,
+                "no longer counted alive"
+            );
+            let batch = m.outbox().drain().expect("a batch");
+            let text = String::from_utf8(batch.json).expect("utf8");
+            assert!(text.contains(r#""error","boom""#), "{text}");
+            assert!(
+                wait_until(|| !crate::process::group_alive(pid)).await,
+                "runner killed"
+            );
+            // The supervisor's own end afterwards reports nothing twice.
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            assert_eq!(m.alive(), 0);
+        });
+    }
+
+    #[test]
+    fn dispose_stops_every_session() {
+        let rt = crate::runtime::get().expect("runtime");
+        rt.block_on(async {
+            let m = manager("read line; sleep 30\n");
+            for id in ["a", "b"] {
+                m.start_session(id, "x", "hi", &serde_json::Value::Null, HashMap::new())
+                    .expect("start");
+            }
+            assert_eq!(m.begin_dispose(), 2);
+            assert!(
+                m.start_session("c", "x", "hi", &serde_json::Value::Null, HashMap::new())
+                    .is_err()
+            );
+            // The runners ignore the stop line; SIGTERM after the 3 s stop grace ends them
+            // (wait_until allows 5 s).
+            assert!(wait_until(|| m.live_sessions().is_empty()).await);
+            m.finish_dispose();
+            assert!(m.list_sessions().is_empty());
+        });
     }
 }

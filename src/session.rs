@@ -142,6 +142,8 @@ pub struct Session {
     stdin: StdinQueue,
     ctrl: mpsc::UnboundedSender<Control>,
     removed: AtomicBool,
+    /// Set once the end of the session (exit or failure) has been reported.
+    finished: AtomicBool,
     pending: Arc<Semaphore>,
 }
 
@@ -192,6 +194,7 @@ impl Session {
             },
             ctrl,
             removed: AtomicBool::new(false),
+            finished: AtomicBool::new(false),
             pending: Arc::new(Semaphore::new(shared.cfg.max_pending_bytes)),
         });
         (
@@ -445,16 +448,29 @@ impl Session {
 
         let stopped = lock(&self.state).stop_requested;
         self.emit(&shared, StatusEvent::Exited { kind, stopped });
-        shared.outbox.push_exited(&self.key);
-        shared.schedule_cleanup(self);
+        if !self.finished.swap(true, Ordering::SeqCst) {
+            shared.outbox.push_exited(&self.key);
+            shared.schedule_cleanup(self);
+        }
+    }
+
+    /// The supervisor panicked (a bug): kill the runner group and end the session in `error`,
+    /// so nothing waits for it forever.
+    pub fn internal_failure(self: Arc<Self>, shared: &Arc<Shared>, error: &str) {
+        tracing::error!(session = %self.key.id, "{error}");
+        self.kill_now();
+        self.spawn_failed(shared, error);
     }
 
     /// The spawn failed: the session ends in `error` with the OS error, like an exit.
     fn spawn_failed(self: Arc<Self>, shared: &Arc<Shared>, error: &str) {
+        if self.finished.swap(true, Ordering::SeqCst) {
+            return;
+        }
         tracing::warn!("{error}");
         {
             let mut s = lock(&self.state);
-            s.exit = Some(ExitKind::Code(-1));
+            s.exit.get_or_insert(ExitKind::Code(-1));
             if let Some((status, _)) = s.machine.apply(StatusEvent::Exited {
                 kind: ExitKind::Code(-1),
                 stopped: false,
