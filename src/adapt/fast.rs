@@ -10,8 +10,6 @@
 //! other event types, escapes in ids, duplicate keys, invalid UTF-8 — returns
 //! [`Fast::Fallback`] and takes the general path.
 
-use std::io::Write;
-
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -268,10 +266,12 @@ fn line_inner(line: &[u8], claude: bool, now: u64, out: &mut Vec<u8>) -> Res<Fas
         Some("user") => false,
         _ => return Err(NotCovered),
     };
-    let base = match plain_str(ev.uuid)? {
-        Some(u) if !u.is_empty() => u.to_owned(),
-        _ => uuid::Uuid::new_v4().to_string(),
+    let base: std::borrow::Cow<'_, str> = match plain_str(ev.uuid)? {
+        Some(u) if !u.is_empty() => u.into(),
+        _ => uuid::Uuid::new_v4().to_string().into(),
     };
+    let mut digits = itoa::Buffer::new();
+    let now_text = digits.format(now);
     let parent = ev.parent_tool_use_id.filter(|p| first(p) == b'"');
     let content = match &ev.message {
         Some(Lenient::Object(m)) => m.content.as_ref(),
@@ -283,13 +283,20 @@ fn line_inner(line: &[u8], claude: bool, now: u64, out: &mut Vec<u8>) -> Res<Fas
             if !out.is_empty() {
                 out.push(b',');
             }
-            // Writing to a Vec cannot fail.
-            let _ = write!(
-                out,
-                "{{\"id\":\"{base}-{suffix}-{i}\",\"type\":\"{kind}\",\"content\":"
-            );
+            // Plain appends: this runs for every message of every line.
+            let mut index = itoa::Buffer::new();
+            out.extend_from_slice(b"{\"id\":\"");
+            out.extend_from_slice(base.as_bytes());
+            out.push(b'-');
+            out.extend_from_slice(suffix.as_bytes());
+            out.push(b'-');
+            out.extend_from_slice(index.format(i).as_bytes());
+            out.extend_from_slice(b"\",\"type\":\"");
+            out.extend_from_slice(kind.as_bytes());
+            out.extend_from_slice(b"\",\"content\":");
             body(out);
-            let _ = write!(out, ",\"timestamp\":{now}");
+            out.extend_from_slice(b",\"timestamp\":");
+            out.extend_from_slice(now_text.as_bytes());
             if let Some(p) = parent {
                 out.extend_from_slice(b",\"parentId\":");
                 out.extend_from_slice(text(p).as_bytes());
