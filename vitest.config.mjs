@@ -5,6 +5,7 @@ export default defineConfig({
     include: ['__test__/**/*.test.mjs'],
     pool: 'forks',
     globalSetup: ['__test__/global-setup.mjs'],
+    setupFiles: ['__test__/setup.mjs'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     teardownTimeout: 10_000,

@@ -1,7 +1,7 @@
-import { describe, it, expect, beforeEach, afterEach } from 'vitest'
+import { describe, it, expect } from 'vitest'
 import { spawn } from 'node:child_process'
 import { join } from 'node:path'
-import { setupPids, teardown, recordedPids, isAlive, waitFor, HERE, NODE } from './helpers.mjs'
+import { recordedPids, isAlive, waitFor, HERE, NODE } from './helpers.mjs'
 
 // The host runs under the same runtime as the test (Node, or Bun for the Bun run).
 const HOST_RUNTIME = process.execPath
@@ -35,13 +35,6 @@ function runHost(mode, ms = 15_000, onEvent = () => {}) {
     })
   })
 }
-
-beforeEach(() => {
-  setupPids()
-})
-afterEach(async () => {
-  expect(await teardown()).toEqual([])
-})
 
 describe('the host process and its runners', () => {
   it('a host with a manager and no session exits by itself', async () => {

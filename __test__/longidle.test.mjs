@@ -1,4 +1,4 @@
-import { describe, it, expect, beforeEach, afterEach } from 'vitest'
+import { describe, it, expect } from 'vitest'
 import { readdirSync, readFileSync } from 'node:fs'
 
 /** Threads of this process started by the addon (its I/O runtime names them sidecar-io). */
@@ -10,14 +10,7 @@ const addonThreads = () =>
       return false
     }
   }).length
-import { makeManager, collect, setupPids, teardown, recordedPids, isAlive, waitFor, script, started, stopped } from './helpers.mjs'
-
-beforeEach(() => {
-  setupPids()
-})
-afterEach(async () => {
-  expect(await teardown()).toEqual([])
-})
+import { makeManager, collect, recordedPids, isAlive, waitFor, script, started, stopped } from './helpers.mjs'
 
 describe('a long-lived idle session', () => {
   // PR_SET_PDEATHSIG fires when the *thread* that forked the runner exits. Runners are forked

@@ -1,16 +1,9 @@
 // Bad input of every kind: a clear error, nothing else lost, the host never crashes.
-import { describe, it, expect, beforeEach, afterEach } from 'vitest'
+import { describe, it, expect } from 'vitest'
 import { mkdtempSync, mkdirSync, writeFileSync, chmodSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { makeManager, collect, setupPids, teardown, recordedPids, isAlive, waitFor, untilExited, script, started, stopped, ev, NODE, FAKE_CLAUDE } from './helpers.mjs'
-
-beforeEach(() => {
-  setupPids()
-})
-afterEach(async () => {
-  expect(await teardown()).toEqual([])
-})
+import { makeManager, collect, recordedPids, isAlive, waitFor, untilExited, script, started, stopped, ev, NODE, FAKE_CLAUDE } from './helpers.mjs'
 
 const turn = (sid, extra = []) => [started(sid), ...extra, stopped(sid)]
 const text = (t) => ev({ type: 'assistant', uuid: t, message: { content: [{ type: 'text', text: t }] } })

@@ -1,20 +1,11 @@
-import { describe, it, expect, afterEach, beforeEach, vi } from 'vitest'
+import { describe, it, expect, vi } from 'vitest'
 import { mkdtempSync, writeFileSync, chmodSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import {
-  SidecarManager, makeManager, collect, setupPids, teardown, recordedPids, isAlive, waitFor,
+  SidecarManager, makeManager, collect, recordedPids, isAlive, waitFor,
   untilExited, script, started, stopped, ev, RUNNER_ROOT, FAKE_CLAUDE, NODE,
 } from './helpers.mjs'
-
-beforeEach(() => {
-  setupPids()
-})
-
-afterEach(async () => {
-  const survivors = await teardown()
-  expect(survivors, 'processes left alive after the test').toEqual([])
-})
 
 const turn = (sid, extra = []) => [started(sid), ...extra, stopped(sid)]
 

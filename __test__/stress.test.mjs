@@ -1,16 +1,9 @@
 // Load: a 500 MB flood to a slow callback (backpressure), and 200 concurrent sessions.
-import { describe, it, expect, beforeEach, afterEach } from 'vitest'
+import { describe, it, expect } from 'vitest'
 import { mkdtempSync, mkdirSync, copyFileSync, readdirSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { makeManager, collect, setupPids, teardown, waitFor, script, started, stopped, FIXTURES } from './helpers.mjs'
-
-beforeEach(() => {
-  setupPids()
-})
-afterEach(async () => {
-  expect(await teardown()).toEqual([])
-})
+import { makeManager, collect, waitFor, script, started, stopped, FIXTURES } from './helpers.mjs'
 
 const rssMB = () => Number(readFileSync('/proc/self/status', 'utf8').match(/VmRSS:\s+(\d+)/)[1]) / 1024
 /** RSS outside the JS heap (the addon's buffers live there), in MB. */

@@ -1,14 +1,7 @@
-import { describe, it, expect, beforeEach, afterEach } from 'vitest'
+import { describe, it, expect } from 'vitest'
 import { Worker } from 'node:worker_threads'
 import { join } from 'node:path'
-import { setupPids, teardown, recordedPids, isAlive, waitFor, HERE, RUNNER_ROOT, FAKE_CLAUDE, NODE } from './helpers.mjs'
-
-beforeEach(() => {
-  setupPids()
-})
-afterEach(async () => {
-  expect(await teardown()).toEqual([])
-})
+import { recordedPids, isAlive, waitFor, HERE, RUNNER_ROOT, FAKE_CLAUDE, NODE } from './helpers.mjs'
 
 describe('worker threads', () => {
   it('terminating a worker ends its sessions, repeatedly, without crashing the host', async () => {
