@@ -41,11 +41,6 @@ impl LineFramer {
         }
     }
 
-    /// The cap this framer enforces.
-    pub fn max_line(&self) -> usize {
-        self.max_line
-    }
-
     /// Bytes currently held for an incomplete line.
     pub fn buffered(&self) -> usize {
         self.partial.len()
@@ -142,18 +137,21 @@ fn emit_line(line: &[u8], max_line: usize, emit: &mut impl FnMut(Frame<'_>)) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
+    /// A frame with owned bytes, for comparisons.
     #[derive(Debug, PartialEq, Eq, Clone)]
-    enum Owned {
+    pub(crate) enum Owned {
         Line(Vec<u8>),
         Over(usize),
     }
 
-    fn run(max: usize, chunks: &[&[u8]]) -> Vec<Owned> {
+    /// Frames `chunks` fed in order; also returns the most bytes buffered at once.
+    pub(crate) fn frame_all(max: usize, chunks: &[&[u8]]) -> (Vec<Owned>, usize) {
         let mut f = LineFramer::new(max);
         let mut out = Vec::new();
+        let mut peak = 0;
         let mut sink = |fr: Frame<'_>| {
             out.push(match fr {
                 Frame::Line(l) => Owned::Line(l.to_vec()),
@@ -162,9 +160,14 @@ mod tests {
         };
         for c in chunks {
             f.push(c, &mut sink);
+            peak = peak.max(f.buffered());
         }
         f.finish(&mut sink);
-        out
+        (out, peak)
+    }
+
+    fn run(max: usize, chunks: &[&[u8]]) -> Vec<Owned> {
+        frame_all(max, chunks).0
     }
 
     fn line(s: &str) -> Owned {

@@ -3,35 +3,9 @@
 //! input is split into reads.
 
 use crate::adapt::{self, Adapter};
-use crate::framing::{Frame, LineFramer};
+use crate::framing::tests::{Owned as Out, frame_all};
 use proptest::prelude::*;
 use serde_json::Value;
-
-#[derive(Debug, PartialEq, Eq)]
-enum Out {
-    Line(Vec<u8>),
-    Over(usize),
-}
-
-fn frame_all(max: usize, chunks: &[&[u8]]) -> (Vec<Out>, usize) {
-    let mut f = LineFramer::new(max);
-    let mut out = Vec::new();
-    let mut peak = 0;
-    {
-        let mut sink = |fr: Frame<'_>| {
-            out.push(match fr {
-                Frame::Line(l) => Out::Line(l.to_vec()),
-                Frame::Oversized { len } => Out::Over(len),
-            })
-        };
-        for c in chunks {
-            f.push(c, &mut sink);
-            peak = peak.max(f.buffered());
-        }
-        f.finish(&mut sink);
-    }
-    (out, peak)
-}
 
 /// Bytes biased towards the interesting ones: newlines, `\r`, spaces, braces, high bytes.
 fn stream() -> impl Strategy<Value = Vec<u8>> {

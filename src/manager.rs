@@ -253,11 +253,6 @@ impl Manager {
         lock(&self.shared.sessions).get(id).map(|s| s.snapshot())
     }
 
-    /// Whether a session with `id` is registered.
-    pub fn has_session(&self, id: &str) -> bool {
-        lock(&self.shared.sessions).contains_key(id)
-    }
-
     /// The batch token of the session registered under `id`.
     pub fn session_token(&self, id: &str) -> Option<u64> {
         lock(&self.shared.sessions).get(id).map(|s| s.key.token)
@@ -320,11 +315,6 @@ impl Manager {
             .filter(|s| !s.has_exited())
             .map(|s| (s.key.id.clone(), s.pid()))
             .collect()
-    }
-
-    /// Whether `dispose` has begun.
-    pub fn is_disposed(&self) -> bool {
-        self.shared.disposed.load(Ordering::SeqCst)
     }
 }
 
