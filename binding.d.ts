@@ -69,6 +69,8 @@ export interface NativeOptions {
   maxLineBytes?: number
   /** Read-ahead cap, bytes. */
   maxPendingBytes?: number
+  /** Nice steps below the app for runners. */
+  runnerNice?: number
   /** Folder of the app's entry script. */
   anchorDir?: string
   /** The host's current directory. */
@@ -127,6 +129,8 @@ export interface NativeSettings {
   maxLineBytes: number
   /** Read-ahead cap. */
   maxPendingBytes: number
+  /** Nice steps below the app for runners. */
+  runnerNice: number
 }
 
 /** `{ ok, error?, code? }`. */

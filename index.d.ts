@@ -152,6 +152,12 @@ export interface SidecarManagerOptions {
   maxLineBytes?: number
   /** Most bytes read from one runner but not yet delivered to JS, bytes (default 50 MB). */
   maxPendingBytes?: number
+  /**
+   * How many nice steps below the app runners (and everything they start) run, 0–19
+   * (default 10): agents are background work and must not starve the app's UI thread.
+   * 0 keeps the app's priority, as the TypeScript manager did. Linux only; ignored elsewhere.
+   */
+  runnerNice?: number
 }
 
 /** Stable error codes of `{ ok: false }` results. */

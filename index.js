@@ -60,6 +60,13 @@ function validateOptions(options) {
       throw optionError(name, 'a whole number >= 1', out[name])
     }
   }
+  if (options.runnerNice !== undefined) {
+    const v = options.runnerNice
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 19) {
+      throw optionError('runnerNice', 'a whole number from 0 to 19', v)
+    }
+    out.runnerNice = v
+  }
   return out
 }
 

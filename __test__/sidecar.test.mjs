@@ -1,6 +1,6 @@
 import { describe, it, expect, vi } from 'vitest'
-import { mkdtempSync, writeFileSync, chmodSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { mkdtempSync, writeFileSync, chmodSync, readFileSync } from 'node:fs'
+import { tmpdir, getPriority } from 'node:os'
 import { join } from 'node:path'
 import {
   SidecarManager, makeManager, collect, recordedPids, isAlive, waitFor,
@@ -153,6 +153,9 @@ describe('failures return { ok: false } and never throw', () => {
     expect(() => new SidecarManager({ runnerRoot: [] })).toThrow(/runnerRoot/)
     expect(() => new SidecarManager({ maxLineBytes: 100, maxPendingBytes: 10 })).toThrow(/maxPendingBytes/)
     expect(() => new SidecarManager('x')).toThrow(TypeError)
+    for (const bad of [-1, 20, 1.5, '5', null]) {
+      expect(() => new SidecarManager({ runnerNice: bad })).toThrow(/runnerNice/)
+    }
   })
 
   it('callbacks for unknown sessions are ignored', () => {
@@ -160,6 +163,33 @@ describe('failures return { ok: false } and never throw', () => {
     expect(() => m.onMessage('ghost', () => {})).not.toThrow()
     expect(() => m.onStatus('ghost', () => {})).not.toThrow()
     expect(() => m.removeSession('ghost')).not.toThrow()
+  })
+})
+
+describe('runner priority', () => {
+  // Field 19 of /proc/<pid>/stat; the command name before it is parenthesised.
+  const niceOf = (pid) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[16])
+
+  it.runIf(process.platform === 'linux')('runners and their children run runnerNice steps below the app (default 10)', async () => {
+    const app = getPriority()
+    for (const [opts, steps] of [[{}, 10], [{ runnerNice: 0 }, 0], [{ runnerNice: 3 }, 3], [{ runnerNice: 19 }, 19]]) {
+      const m = makeManager(opts)
+      const id = `nice${steps}`
+      const earlier = new Set(recordedPids())
+      const mine = () => recordedPids().filter((p) => !earlier.has(p))
+      expect(m.startSession(id, 'claude', script({ grandchild: true, steps: turn(id) })).ok).toBe(true)
+      const c = collect(m, id)
+      await c.until((r) => r.statuses.length === 2, 'turn')
+      await waitFor(() => mine().length === 2, 'runner and grandchild pids')
+      const { pid: runner } = m.getSession(id)
+      const grandchild = mine().find((p) => p !== runner)
+      const want = Math.min(app + steps, 19)
+      expect([niceOf(runner), niceOf(grandchild)]).toEqual([want, want])
+      m.removeSession(id)
+      await waitFor(() => !isAlive(runner) && !isAlive(grandchild), 'runner and grandchild gone', 5000)
+    }
+    // The app itself keeps its priority.
+    expect(getPriority()).toBe(app)
   })
 })
 

@@ -14,7 +14,7 @@ import type {
 } from '../index.js'
 
 const manager = new SidecarManager()
-const tuned = new SidecarManager({ runnerRoot: ['/app'], runtime: 'bun', stopGraceMs: 1000, killGraceMs: 500, maxLineBytes: 1 << 20 })
+const tuned = new SidecarManager({ runnerRoot: ['/app'], runtime: 'bun', stopGraceMs: 1000, killGraceMs: 500, maxLineBytes: 1 << 20, runnerNice: 0 })
 
 const options: StartSessionOptions = { cwd: '/tmp', model: 'sonnet', maxTurns: 3, extraEnv: { FOO: 'bar' }, resumeMode: 'resume', resumeSessionId: 'x' }
 const provider: ProviderId = 'claude'
@@ -49,4 +49,6 @@ console.log(first, pid, d.state, done)
 const bad: SessionStatus = 'stopped'
 // @ts-expect-error: options are typed
 new SidecarManager({ stopGraceMs: '3000' })
+// @ts-expect-error: runnerNice is a number of nice steps
+new SidecarManager({ runnerNice: 'low' })
 console.log(bad)

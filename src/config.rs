@@ -17,6 +17,9 @@ pub const DEFAULT_CLEANUP_GRACE_MS: u64 = 60_000;
 pub const DEFAULT_MAX_LINE_BYTES: usize = 10 * 1024 * 1024;
 /// Most bytes read from one runner but not yet delivered to JS (50 MB).
 pub const DEFAULT_MAX_PENDING_BYTES: usize = 50 * 1024 * 1024;
+/// Nice steps below the app that runners run at (the `nice` command's default): runners are
+/// background work, and on a small machine a burst of them must not starve the app's JS thread.
+pub const DEFAULT_RUNNER_NICE: u8 = 10;
 /// Most bytes queued for one runner's stdin (one larger prompt is still accepted when the
 /// queue is empty).
 pub const DEFAULT_STDIN_QUEUE_BYTES: usize = 16 * 1024 * 1024;
@@ -40,6 +43,8 @@ pub struct ManagerOptions {
     pub max_line_bytes: Option<usize>,
     /// Read-ahead cap in bytes.
     pub max_pending_bytes: Option<usize>,
+    /// Nice steps below the app for runners (0–19).
+    pub runner_nice: Option<u64>,
     /// Folder of the app's entry script (plays the role of `import.meta.dir`).
     pub anchor_dir: Option<String>,
     /// The host's current directory.
@@ -67,6 +72,8 @@ pub struct ManagerConfig {
     pub max_pending_bytes: usize,
     /// Stdin queue cap.
     pub stdin_queue_bytes: usize,
+    /// Nice steps below the app for runners.
+    pub runner_nice: u8,
 }
 
 impl ManagerConfig {
@@ -100,6 +107,13 @@ impl ManagerConfig {
                 "maxPendingBytes ({max_pending_bytes}) must be at least maxLineBytes ({max_line_bytes})"
             ));
         }
+        let runner_nice = match opts.runner_nice {
+            None => DEFAULT_RUNNER_NICE,
+            Some(n) => u8::try_from(n)
+                .ok()
+                .filter(|n| i32::from(*n) <= crate::priority::MAX_NICE)
+                .ok_or_else(|| format!("runnerNice must be 0..19 (got {n})"))?,
+        };
         Ok(Self {
             runner_roots,
             runtime: resolve::resolve_runtime(opts.runtime.as_deref(), path_var),
@@ -112,6 +126,7 @@ impl ManagerConfig {
             max_line_bytes,
             max_pending_bytes,
             stdin_queue_bytes: DEFAULT_STDIN_QUEUE_BYTES,
+            runner_nice,
         })
     }
 }
@@ -137,6 +152,25 @@ mod tests {
         assert_eq!(c.max_pending_bytes, 50 * 1024 * 1024);
         assert_eq!(c.runtime, "node");
         assert_eq!(c.runner_roots, RunnerRoots::Search(vec![]));
+        assert_eq!(c.runner_nice, DEFAULT_RUNNER_NICE);
+    }
+
+    #[test]
+    fn runner_nice_is_a_nice_step_count() {
+        let with = |n| {
+            ManagerConfig::resolve(
+                ManagerOptions {
+                    runner_nice: Some(n),
+                    ..Default::default()
+                },
+                &env(&[]),
+            )
+        };
+        assert_eq!(with(0).expect("0").runner_nice, 0);
+        assert_eq!(with(19).expect("19").runner_nice, 19);
+        let err = with(20).err().unwrap_or_default();
+        assert!(err.contains("runnerNice"), "{err}");
+        assert!(with(300).is_err());
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod logging;
 pub mod manager;
 pub mod napi;
 pub mod outbox;
+pub mod priority;
 pub mod process;
 pub mod protocol;
 pub mod resolve;

@@ -188,6 +188,7 @@ impl Manager {
             args: vec![runner.display().to_string()],
             env,
             cwd: opts.cwd.as_ref().map(Into::into),
+            nice: cfg.runner_nice,
         };
         let command = format!("{} {}", spec.program, spec.args.join(" "));
         // Runtimes that cannot run are refused here, with the OS error, as a failed exec.

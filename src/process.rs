@@ -26,6 +26,9 @@ pub struct SpawnSpec {
     pub env: Vec<(String, String)>,
     /// Working directory; the host's when `None`.
     pub cwd: Option<PathBuf>,
+    /// Nice steps below the host the runner runs at (see [`crate::priority`]); only
+    /// [`spawn_async`] applies it.
+    pub nice: u8,
 }
 
 /// A spawned runner with its pipes.
@@ -177,45 +180,63 @@ fn pdeathsig_helper() -> Option<&'static str> {
 
 type SpawnJob = (SpawnSpec, tokio::sync::oneshot::Sender<io::Result<Spawned>>);
 
-/// Spawns `spec` on the spawner thread; the result arrives on the returned channel.
+/// Spawns `spec` on a spawner thread; the result arrives on the returned channel.
 ///
-/// The spawner is one thread per host process that lives as long as the process, so
-/// `PR_SET_PDEATHSIG` (tied to the spawning *thread*) fires only when the host dies, and the
-/// caller (the JS thread) never waits for a fork/exec.
+/// A spawner is a thread per host process and priority level that lives as long as the
+/// process, so `PR_SET_PDEATHSIG` (tied to the spawning *thread*) fires only when the host
+/// dies, and the caller (the JS thread) never waits for a fork/exec. Its nice value is
+/// lowered by `spec.nice` once, and every runner it spawns inherits that.
 pub fn spawn_async(spec: SpawnSpec) -> tokio::sync::oneshot::Receiver<io::Result<Spawned>> {
-    static SPAWNER: std::sync::OnceLock<Option<std::sync::mpsc::Sender<SpawnJob>>> =
-        std::sync::OnceLock::new();
+    type Spawners = std::collections::HashMap<u8, Option<std::sync::mpsc::Sender<SpawnJob>>>;
+    static SPAWNERS: std::sync::Mutex<Option<Spawners>> = std::sync::Mutex::new(None);
     let (tx, rx) = tokio::sync::oneshot::channel();
-    let spawner = SPAWNER.get_or_init(|| {
-        let (jobs, queue) = std::sync::mpsc::channel::<SpawnJob>();
-        std::thread::Builder::new()
-            .name("sidecar-spawn".into())
-            .spawn(move || {
-                for (spec, reply) in queue {
-                    let result = spawn(&spec);
-                    if let Err(Ok(orphan)) = reply.send(result) {
-                        // Nobody waits for it any more: do not leave it running.
-                        let _ = signal_group(orphan.pid, Signal::SIGKILL);
-                        let mut child = orphan.child;
-                        let _ = child.wait();
-                    }
-                }
-            })
-            .ok()
-            .map(|_| jobs)
-    });
+    let nice = spec.nice;
+    let spawner = {
+        // A panic while holding this lock cannot leave the map inconsistent: use it anyway.
+        let mut spawners = SPAWNERS.lock().unwrap_or_else(|e| e.into_inner());
+        spawners
+            .get_or_insert_with(Default::default)
+            .entry(nice)
+            .or_insert_with(|| start_spawner(nice))
+            .clone()
+    };
     match spawner {
         Some(jobs) => {
             if let Err(std::sync::mpsc::SendError((spec, reply))) = jobs.send((spec, tx)) {
                 let _ = reply.send(spawn(&spec));
             }
         }
-        // No thread could be started: spawn here (PDEATHSIG then follows this thread).
+        // No thread could be started: spawn here (PDEATHSIG then follows this thread, and
+        // the runner keeps this thread's priority).
         None => {
+            tracing::warn!("no spawner thread; runner spawned at the caller's priority");
             let _ = tx.send(spawn(&spec));
         }
     }
     rx
+}
+
+/// Starts the spawner thread for priority level `nice`; `None` when no thread can be started.
+fn start_spawner(nice: u8) -> Option<std::sync::mpsc::Sender<SpawnJob>> {
+    let (jobs, queue) = std::sync::mpsc::channel::<SpawnJob>();
+    std::thread::Builder::new()
+        .name(format!("sidecar-spawn-{nice}"))
+        .spawn(move || {
+            if let Err(e) = crate::priority::lower_current_thread(nice) {
+                tracing::warn!(error = %e, nice, "could not lower the runners' priority");
+            }
+            for (spec, reply) in queue {
+                let result = spawn(&spec);
+                if let Err(Ok(orphan)) = reply.send(result) {
+                    // Nobody waits for it any more: do not leave it running.
+                    let _ = signal_group(orphan.pid, Signal::SIGKILL);
+                    let mut child = orphan.child;
+                    let _ = child.wait();
+                }
+            }
+        })
+        .ok()
+        .map(|_| jobs)
 }
 
 /// Sends `sig` to the process group `pgid`. `Ok(false)` when the group no longer exists.
@@ -345,6 +366,7 @@ mod tests {
                 ("ONLY".into(), "me".into()),
             ],
             cwd: Some(std::env::temp_dir()),
+            nice: 0,
         }
     }
 
@@ -357,6 +379,28 @@ mod tests {
             assert_eq!(pgid.as_raw(), s.pid);
             wait_exited(s.pid).await.expect("wait");
             assert_eq!(reap(&mut s.child).expect("reap"), ExitKind::Code(7));
+        });
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn async_spawns_inherit_the_spawner_priority() {
+        rt().block_on(async {
+            let host = crate::priority::nice_of(i32::try_from(std::process::id()).expect("pid"))
+                .expect("host nice");
+            for steps in [0u8, 4, 10] {
+                let mut spec = sh("exec sleep 30");
+                spec.nice = steps;
+                let mut s = spawn_async(spec).await.expect("reply").expect("spawn");
+                let nice = crate::priority::nice_of(s.pid).expect("runner nice");
+                assert_eq!(
+                    nice,
+                    (host + i32::from(steps)).min(crate::priority::MAX_NICE)
+                );
+                signal_group(s.pid, Signal::SIGKILL).expect("kill");
+                wait_exited(s.pid).await.expect("wait");
+                reap(&mut s.child).expect("reap");
+            }
         });
     }
 
@@ -458,6 +502,7 @@ mod tests {
             args: vec![],
             env: vec![],
             cwd: None,
+            nice: 0,
         })
         .err()
         .map(|e| e.kind());

@@ -71,6 +71,8 @@ pub struct NativeOptions {
     pub max_line_bytes: Option<f64>,
     /// Read-ahead cap, bytes.
     pub max_pending_bytes: Option<f64>,
+    /// Nice steps below the app for runners.
+    pub runner_nice: Option<f64>,
     /// Folder of the app's entry script.
     pub anchor_dir: Option<String>,
     /// The host's current directory.
@@ -201,6 +203,7 @@ impl NativeManager {
             cleanup_grace_ms: ms(options.cleanup_grace_ms),
             max_line_bytes: bytes(options.max_line_bytes),
             max_pending_bytes: bytes(options.max_pending_bytes),
+            runner_nice: options.runner_nice.map(|n| n as u64),
             anchor_dir: options.anchor_dir,
             cwd: options.cwd,
         };
@@ -361,6 +364,7 @@ impl NativeManager {
             cleanup_grace_ms: c.cleanup_grace.as_millis() as f64,
             max_line_bytes: c.max_line_bytes as f64,
             max_pending_bytes: c.max_pending_bytes as f64,
+            runner_nice: u32::from(c.runner_nice),
         }
     }
 }
@@ -391,4 +395,6 @@ pub struct NativeSettings {
     pub max_line_bytes: f64,
     /// Read-ahead cap.
     pub max_pending_bytes: f64,
+    /// Nice steps below the app for runners.
+    pub runner_nice: u32,
 }
