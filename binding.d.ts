@@ -12,7 +12,7 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 /** The native half of `SidecarManager` (the JS wrapper in `index.js` is the public class). */
 export declare class NativeManager {
   /** Resolves the options and connects `deliver`, which receives every batch. */
-  constructor(options: NativeOptions, deliver: (arg: string) => void)
+  constructor(options: NativeOptions, deliver: (batch: string | string[]) => void)
   /** Starts a session (see `SidecarManager.startSession`). */
   startSession(sessionId: string, provider: string, prompt: string, optionsJson: string, env: Record<string, string>): OpResult
   /** Stops a session. */
@@ -28,7 +28,7 @@ export declare class NativeManager {
   /** Removes a session, ending its process. */
   removeSession(sessionId: string): void
   /** The next batch when the previous one said more is queued ("" when none). */
-  pull(): string
+  pull(): string | string[]
   /** Runner processes alive. */
   alive(): number
   /** Refuses further calls and stops every session; exits arrive as batches. */

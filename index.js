@@ -331,8 +331,13 @@ class SidecarManager {
     clearInterval(this.#keepAlive)
   }
 
-  #deliver(text) {
-    if (!text) return
+  /**
+   * One batch: its JSON text, or [text, ...longTexts] when long message texts travel beside
+   * the JSON (each replaces the `0` at `content.text` of a message listed in its entry).
+   */
+  #deliver(payload) {
+    if (!payload) return
+    const text = typeof payload === 'string' ? payload : payload[0]
     let batch
     try {
       batch = JSON.parse(text)
@@ -340,12 +345,17 @@ class SidecarManager {
       report('delivery', '(batch)', err)
       return
     }
+    let nextLong = 1
     // [alive, more, ...entries]
     for (let i = 2; i < batch.length; i++) {
       const e = batch[i]
       const rec = this.#byToken.get(e[1])
       switch (e[0]) {
         case 'm':
+          if (e.length > 3) {
+            const msgs = e[2]
+            for (const at of e[3]) msgs[at].content.text = payload[nextLong++]
+          }
           if (rec) {
             for (const cb of rec.onMessage.slice()) {
               try {

@@ -166,6 +166,33 @@ describe('failures return { ok: false } and never throw', () => {
   })
 })
 
+describe('long texts', () => {
+  it('arrive whole and in order: ASCII and UTF-8, text and thinking, beside short messages', async () => {
+    const m = makeManager()
+    const big = (ch, n) => ch.repeat(n)
+    const texts = [big('a', 16 * 1024), big('é', 40_000), big('z', 3 * 1024 * 1024), 'short', big('q', 16 * 1024 - 1)]
+    const blocks = (i) => [
+      { type: 'text', text: texts[i % texts.length] },
+      { type: 'thinking', thinking: texts[(i + 1) % texts.length] },
+      { type: 'tool_use', id: `t${i}`, name: 'Read', input: { n: i } },
+    ]
+    const events = Array.from({ length: 12 }, (_, i) => ev({ type: 'assistant', uuid: `u${i}`, message: { content: blocks(i) } }))
+    expect(m.startSession('long', 'claude', script({ steps: turn('long', events) })).ok).toBe(true)
+    const c = collect(m, 'long')
+    await c.until((r) => r.statuses.length === 2, 'turn', 20_000)
+    expect(c.messages).toHaveLength(36)
+    for (let i = 0; i < 12; i++) {
+      const [text, thinking, tool] = c.messages.slice(3 * i, 3 * i + 3)
+      expect(text).toMatchObject({ id: `u${i}-text-0`, type: 'text' })
+      expect(text.content.text === texts[i % texts.length]).toBe(true)
+      expect(Object.keys(text)).toEqual(['id', 'type', 'content', 'timestamp'])
+      expect(thinking).toMatchObject({ id: `u${i}-thinking-1`, type: 'thinking' })
+      expect(thinking.content.text === texts[(i + 1) % texts.length]).toBe(true)
+      expect(tool).toMatchObject({ id: `u${i}-tool-2`, type: 'tool_call', content: { toolUseId: `t${i}`, input: { n: i } } })
+    }
+  })
+})
+
 describe('runner priority', () => {
   // Field 19 of /proc/<pid>/stat; the command name before it is parenthesised.
   const niceOf = (pid) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[16])

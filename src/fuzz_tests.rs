@@ -4,6 +4,7 @@
 
 use crate::adapt::{self, Adapter};
 use crate::framing::tests::{Owned as Out, frame_all};
+use crate::outbox::MessageRun;
 use proptest::prelude::*;
 use serde_json::Value;
 
@@ -249,14 +250,14 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 4096, .. ProptestConfig::default() })]
 
     #[test]
-    fn fast_path_matches_the_general_path(line in claude_event()) {
-        use crate::adapt::fast::{Fast, try_line};
+    fn fast_path_matches_the_general_path(line in claude_event(), long_min in prop_oneof![Just(usize::MAX), 0usize..24]) {
+        use crate::adapt::fast::{Fast, try_line_detaching};
         let text = serde_json::to_vec(&line).map_err(|e| TestCaseError::fail(e.to_string()))?;
-        let mut body = Vec::new();
-        match try_line(&text, true, 42, &mut body) {
+        let mut run = MessageRun::default();
+        match try_line_detaching(&text, true, 42, &mut run, long_min) {
             Fast::Messages(n) => {
-                let fast: Value = serde_json::from_slice(&[b"[".as_slice(), &body, b"]"].concat())
-                    .map_err(|e| TestCaseError::fail(format!("fast output is not JSON: {e}")))?;
+                prop_assert_eq!(run.count as usize, n);
+                let fast = reassemble(&run)?;
                 let event = match crate::protocol::classify(line) {
                     crate::protocol::RunnerEvent::Provider(ev) => ev,
                     other => return Err(TestCaseError::fail(format!("unexpected {other:?}"))),
@@ -266,10 +267,31 @@ proptest! {
                 prop_assert_eq!(fast.as_array().map(Vec::len), Some(n));
                 prop_assert_eq!(normalize_ids(fast), normalize_ids(slow));
             }
-            Fast::Fallback => prop_assert!(body.is_empty()),
+            Fast::Fallback => prop_assert!(run.body.is_empty() && run.count == 0 && run.long.is_empty()),
             other => return Err(TestCaseError::fail(format!("unexpected {other:?}"))),
         }
     }
+}
+
+/// The messages of `run` as JS sees them: the JSON with each long text put back in.
+fn reassemble(run: &MessageRun) -> Result<Value, TestCaseError> {
+    let mut v: Value = serde_json::from_slice(&[b"[".as_slice(), &run.body, b"]"].concat())
+        .map_err(|e| TestCaseError::fail(format!("fast output is not JSON: {e}")))?;
+    for t in &run.long {
+        let text =
+            String::from_utf8(t.bytes.clone()).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert_eq!(t.ascii, text.is_ascii());
+        let slot = v
+            .get_mut(t.index as usize)
+            .and_then(|m| m.get_mut("content"))
+            .and_then(|c| c.get_mut("text"))
+            .ok_or_else(|| {
+                TestCaseError::fail(format!("no content.text at message {}", t.index))
+            })?;
+        prop_assert_eq!(&*slot, &Value::from(0), "placeholder");
+        *slot = Value::String(text);
+    }
+    Ok(v)
 }
 
 /// Replaces random (36-character UUID) id prefixes, which differ between two runs.
@@ -290,31 +312,31 @@ fn normalize_ids(mut v: Value) -> Value {
 #[test]
 fn fast_path_takes_the_common_lines() {
     use crate::adapt::fast::{Fast, try_line};
-    let mut body = Vec::new();
+    let mut run = MessageRun::default();
     let text = br#"{"type":"agent_event","sessionId":"s","event":{"type":"assistant","uuid":"u1","message":{"content":[{"type":"text","text":"hi \"there\""},{"type":"tool_use","id":"t","name":"Read","input":{"file_path":"/x"}}]}}}"#;
-    assert_eq!(try_line(text, true, 5, &mut body), Fast::Messages(2));
+    assert_eq!(try_line(text, true, 5, &mut run), Fast::Messages(2));
     assert_eq!(
-        std::str::from_utf8(&body).ok(),
+        std::str::from_utf8(&run.body).ok(),
         Some(
             r#"{"id":"u1-text-0","type":"text","content":{"text":"hi \"there\""},"timestamp":5},{"id":"u1-tool-1","type":"tool_call","content":{"toolUseId":"t","name":"Read","input":{"file_path":"/x"}},"timestamp":5}"#
         )
     );
-    let mut body = Vec::new();
+    let mut run = MessageRun::default();
     assert_eq!(
         try_line(
             br#"{"type":"agent_started","sessionId":"s"}"#,
             false,
             5,
-            &mut body
+            &mut run
         ),
         Fast::Started
     );
     assert_eq!(
-        try_line(br#"{"type":"agent_stopped"}"#, true, 5, &mut body),
+        try_line(br#"{"type":"agent_stopped"}"#, true, 5, &mut run),
         Fast::Stopped
     );
     assert_eq!(
-        try_line(br#"{"type":"ready"}"#, true, 5, &mut body),
+        try_line(br#"{"type":"ready"}"#, true, 5, &mut run),
         Fast::Ignored
     );
     // Not covered: other event kinds, escapes in ids, invalid UTF-8, duplicate keys, bad JSON.
@@ -327,12 +349,12 @@ fn fast_path_takes_the_common_lines() {
         br#"{"type":"agent_error","message":"m"}"#,
     ] {
         assert_eq!(
-            try_line(line, true, 5, &mut body),
+            try_line(line, true, 5, &mut run),
             Fast::Fallback,
             "{}",
             String::from_utf8_lossy(line)
         );
-        assert!(body.is_empty());
+        assert!(run.body.is_empty() && run.count == 0);
     }
     // Other providers only use the control part.
     assert_eq!(
@@ -340,8 +362,54 @@ fn fast_path_takes_the_common_lines() {
             br#"{"type":"assistant","uuid":"u","message":{}}"#,
             false,
             5,
-            &mut body
+            &mut run
         ),
         Fast::Fallback
+    );
+}
+
+#[test]
+fn long_texts_leave_the_json_from_the_threshold_on() {
+    use crate::adapt::fast::{Fast, LONG_TEXT_BYTES, try_line};
+    let long = "a".repeat(LONG_TEXT_BYTES);
+    let short = "b".repeat(LONG_TEXT_BYTES - 1);
+    let escaped = format!("{}\\n", "c".repeat(LONG_TEXT_BYTES));
+    let utf8 = "é".repeat(LONG_TEXT_BYTES);
+    let line = format!(
+        r#"{{"type":"assistant","uuid":"u","message":{{"content":[{{"type":"text","text":"{long}"}},{{"type":"thinking","thinking":"{short}"}},{{"type":"text","text":"{escaped}"}},{{"type":"thinking","thinking":"{utf8}"}}]}}}}"#
+    );
+    let mut run = MessageRun::default();
+    assert_eq!(
+        try_line(line.as_bytes(), true, 5, &mut run),
+        Fast::Messages(4)
+    );
+    let indexes: Vec<_> = run.long.iter().map(|t| (t.index, t.ascii)).collect();
+    assert_eq!(indexes, vec![(0, true), (3, false)]);
+    assert_eq!(run.long[0].bytes, long.as_bytes());
+    assert_eq!(run.long[1].bytes, utf8.as_bytes());
+    // Only the short and the escaped text are still in the JSON.
+    assert!(run.body.len() < 3 * LONG_TEXT_BYTES);
+    let v = reassemble(&run).expect("reassembled");
+    let texts: Vec<_> = (0..4).map(|i| v[i]["content"]["text"].clone()).collect();
+    assert_eq!(
+        texts,
+        vec![
+            Value::from(long.clone()),
+            Value::from(short),
+            Value::from(format!("{}\n", "c".repeat(LONG_TEXT_BYTES))),
+            Value::from(utf8)
+        ]
+    );
+    // A bare string content is one text block and is detached the same way.
+    let line = format!(r#"{{"type":"assistant","uuid":"u","message":{{"content":"{long}"}}}}"#);
+    let mut run = MessageRun::default();
+    assert_eq!(
+        try_line(line.as_bytes(), true, 5, &mut run),
+        Fast::Messages(1)
+    );
+    assert_eq!(run.long.len(), 1);
+    assert_eq!(
+        std::str::from_utf8(&run.body).ok(),
+        Some(r#"{"id":"u-text-0","type":"text","content":{"text":0},"timestamp":5}"#)
     );
 }

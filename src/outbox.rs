@@ -6,9 +6,13 @@
 //! threadsafe function's own queue never grows.
 //!
 //! Batch format (a JSON array, first element the number of live runner processes):
-//! `[alive, more, ["m", token, [AgentMessage…]], ["s", token, status, error?], ["x", token], ["r", token]]`
+//! `[alive, more, ["m", token, [AgentMessage…], [i…]?], ["s", token, status, error?], ["x", token], ["r", token]]`
 //! where `more` (0/1) says entries are left: the consumer then pulls the next batch itself.
 //! — messages, status change, process exited, session removed.
+//!
+//! Long texts travel beside the JSON (see [`LongText`]): message `i` of a `"m"` entry whose
+//! index is listed in the optional fourth element has `content.text` = the next long text of
+//! the batch (`0` in the JSON), in order.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -73,10 +77,52 @@ impl Drop for Credit {
     }
 }
 
+/// A long string value taken out of a message's JSON: JS receives it as a string of its own,
+/// made straight from these bytes, so it is neither copied into the batch text nor scanned by
+/// `JSON.parse` (for an 8 MiB text that is most of the JS thread's work).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LongText {
+    /// Index of its message within its run.
+    pub index: u32,
+    /// The string's UTF-8 bytes (a JSON string literal's contents that needed no unescaping).
+    pub bytes: Vec<u8>,
+    /// Whether every byte is ASCII (then JS takes it as Latin-1, a plain copy).
+    pub ascii: bool,
+}
+
+/// Messages of one session produced by one read, in order.
+#[derive(Debug, Default)]
+pub struct MessageRun {
+    /// Comma-separated `AgentMessage` JSON objects.
+    pub body: Vec<u8>,
+    /// How many messages `body` holds.
+    pub count: u32,
+    /// Texts taken out of the messages, by message index, in order.
+    pub long: Vec<LongText>,
+}
+
+impl MessageRun {
+    fn append(&mut self, mut other: MessageRun) {
+        if !self.body.is_empty() && !other.body.is_empty() {
+            self.body.push(b',');
+        }
+        self.body.extend_from_slice(&other.body);
+        for t in &mut other.long {
+            t.index += self.count;
+        }
+        self.long.append(&mut other.long);
+        self.count += other.count;
+    }
+
+    fn long_bytes(&self) -> usize {
+        self.long.iter().map(|t| t.bytes.len()).sum()
+    }
+}
+
 enum Entry {
     Messages {
         key: Arc<SessionKey>,
-        body: Vec<u8>,
+        run: MessageRun,
         ascii: bool,
         _credit: Option<Credit>,
     },
@@ -90,9 +136,20 @@ enum Entry {
 }
 
 impl Entry {
+    /// Bytes the entry weighs in a batch (its JSON and its long texts).
     fn size(&self) -> usize {
         match self {
-            Entry::Messages { body, key, .. } => body.len() + key.json.len() + 8,
+            Entry::Messages { run, .. } => self.json_size() + run.long_bytes(),
+            _ => self.json_size(),
+        }
+    }
+
+    /// About the length of the entry's JSON.
+    fn json_size(&self) -> usize {
+        match self {
+            Entry::Messages { run, key, .. } => {
+                run.body.len() + run.long.len() * 11 + key.json.len() + 12
+            }
             Entry::Status { key, error, .. } => {
                 key.json.len() + error.as_ref().map_or(0, String::len) + 24
             }
@@ -109,14 +166,28 @@ impl Entry {
         }
     }
 
-    fn write(self, out: &mut Vec<u8>) {
+    /// Writes the entry's JSON to `out` and moves its long texts to `long`.
+    fn write(self, out: &mut Vec<u8>, long: &mut Vec<LongText>) {
         match self {
-            Entry::Messages { key, body, .. } => {
+            Entry::Messages { key, run, .. } => {
                 out.extend_from_slice(b"[\"m\",");
                 out.extend_from_slice(key.json.as_bytes());
                 out.extend_from_slice(b",[");
-                out.extend_from_slice(&body);
-                out.extend_from_slice(b"]]");
+                out.extend_from_slice(&run.body);
+                out.push(b']');
+                if !run.long.is_empty() {
+                    out.extend_from_slice(b",[");
+                    let mut digits = itoa::Buffer::new();
+                    for (n, t) in run.long.iter().enumerate() {
+                        if n > 0 {
+                            out.push(b',');
+                        }
+                        out.extend_from_slice(digits.format(t.index).as_bytes());
+                    }
+                    out.push(b']');
+                }
+                out.push(b']');
+                long.extend(run.long);
             }
             Entry::Status { key, status, error } => {
                 out.extend_from_slice(b"[\"s\",");
@@ -152,13 +223,15 @@ struct Inner {
 
 /// One batch for JS: UTF-8 JSON text (every piece is serde_json output, validated runner
 /// text or ASCII punctuation), and whether it is pure ASCII (then JS can take it as Latin-1,
-/// a plain copy, instead of decoding UTF-8).
+/// a plain copy, instead of decoding UTF-8), plus the long texts of its messages.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct BatchText {
     /// The JSON bytes.
     pub json: Vec<u8>,
     /// Whether every byte is ASCII.
     pub ascii: bool,
+    /// Long texts of the batch's messages, in order (see [`LongText`]).
+    pub long: Vec<LongText>,
 }
 
 /// Schedules a drain on the JS thread. Called without any lock held.
@@ -214,40 +287,40 @@ impl Outbox {
         }
     }
 
-    /// Queues serialized messages (`body` = comma-separated AgentMessage objects) of one
-    /// session, merging with the previous entry when it holds messages of the same session.
-    pub fn push_messages(&self, key: &Arc<SessionKey>, body: Vec<u8>, credit: Option<Credit>) {
+    /// Queues messages of one session, merging with the previous entry when it holds
+    /// messages of the same session.
+    pub fn push_messages(&self, key: &Arc<SessionKey>, run: MessageRun, credit: Option<Credit>) {
         let mut credit = credit;
-        if body.is_empty() {
+        if run.count == 0 {
             return;
         }
         // Checked here, on an I/O thread, so the JS thread can skip UTF-8 decoding.
-        let body_ascii = body.is_ascii();
+        let body_ascii = run.body.is_ascii();
         let schedule = {
             let mut inner = lock(&self.inner);
-            let merged = match inner.entries.back_mut() {
-                Some(Entry::Messages {
-                    key: k,
-                    body: b,
-                    ascii,
-                    _credit: c,
-                }) if Arc::ptr_eq(k, key) && b.len() < self.batch_cap => {
-                    b.push(b',');
-                    b.extend_from_slice(&body);
-                    *ascii &= body_ascii;
-                    match (c.as_mut(), credit.take()) {
-                        (Some(c), Some(n)) => c.merge(n),
-                        (None, Some(n)) => *c = Some(n),
-                        (_, None) => {}
-                    }
-                    true
+            let mut run = Some(run);
+            if let Some(Entry::Messages {
+                key: k,
+                run: queued,
+                ascii,
+                _credit: c,
+            }) = inner.entries.back_mut()
+                && Arc::ptr_eq(k, key)
+                && queued.body.len() < self.batch_cap
+                && let Some(r) = run.take()
+            {
+                queued.append(r);
+                *ascii &= body_ascii;
+                match (c.as_mut(), credit.take()) {
+                    (Some(c), Some(n)) => c.merge(n),
+                    (None, Some(n)) => *c = Some(n),
+                    (_, None) => {}
                 }
-                _ => false,
-            };
-            if !merged {
+            }
+            if let Some(run) = run {
                 inner.entries.push_back(Entry::Messages {
                     key: key.clone(),
-                    body,
+                    run,
                     ascii: body_ascii,
                     _credit: credit,
                 });
@@ -317,18 +390,23 @@ impl Outbox {
         if taken.is_empty() {
             return None;
         }
-        let cap: usize = taken.iter().map(Entry::size).sum::<usize>() + 16;
+        let cap: usize = taken.iter().map(Entry::json_size).sum::<usize>() + 16;
         let ascii = taken.iter().all(Entry::is_ascii);
         let mut out = Vec::with_capacity(cap);
+        let mut long = Vec::new();
         out.push(b'[');
         out.extend_from_slice(self.alive().to_string().as_bytes());
         out.extend_from_slice(if more { b",1" } else { b",0" });
         for e in taken {
             out.push(b',');
-            e.write(&mut out);
+            e.write(&mut out, &mut long);
         }
         out.push(b']');
-        Some(BatchText { json: out, ascii })
+        Some(BatchText {
+            json: out,
+            ascii,
+            long,
+        })
     }
 
     /// Drops everything queued (returning its credit) and never wakes JS again.
@@ -349,6 +427,15 @@ mod tests {
     use super::*;
     use std::sync::atomic::AtomicUsize;
 
+    /// A run of `count` messages with body `body` and no long texts.
+    fn run(body: &[u8], count: u32) -> MessageRun {
+        MessageRun {
+            body: body.to_vec(),
+            count,
+            long: Vec::new(),
+        }
+    }
+
     fn counting_outbox(cap: usize) -> (Arc<Outbox>, Arc<AtomicUsize>) {
         let ob = Outbox::new(cap);
         let wakes = Arc::new(AtomicUsize::new(0));
@@ -365,10 +452,10 @@ mod tests {
         let a = SessionKey::new("a", 1);
         let b = SessionKey::new("b", 2);
         ob.process_started();
-        ob.push_messages(&a, b"{\"n\":1}".to_vec(), None);
-        ob.push_messages(&a, b"{\"n\":2}".to_vec(), None);
+        ob.push_messages(&a, run(b"{\"n\":1}", 1), None);
+        ob.push_messages(&a, run(b"{\"n\":2}", 1), None);
         ob.push_status(&b, Status::Error, Some("x\né".into()));
-        ob.push_messages(&a, b"{\"n\":3}".to_vec(), None);
+        ob.push_messages(&a, run(b"{\"n\":3}", 1), None);
         ob.push_exited(&a);
         ob.push_removed(&b);
         assert_eq!(
@@ -398,6 +485,48 @@ mod tests {
     }
 
     #[test]
+    fn long_texts_travel_beside_the_json_with_their_message_indexes() {
+        let (ob, _) = counting_outbox(1 << 20);
+        let a = SessionKey::new("a", 1);
+        let long = |index, text: &str| LongText {
+            index,
+            bytes: text.as_bytes().to_vec(),
+            ascii: text.is_ascii(),
+        };
+        ob.push_messages(
+            &a,
+            MessageRun {
+                body: br#"{"n":0},{"n":1,"content":{"text":0}}"#.to_vec(),
+                count: 2,
+                long: vec![long(1, "first")],
+            },
+            None,
+        );
+        // Merged into the same entry: its indexes move past the two messages before it.
+        ob.push_messages(
+            &a,
+            MessageRun {
+                body: br#"{"n":2,"content":{"text":0}}"#.to_vec(),
+                count: 1,
+                long: vec![long(0, "sécond")],
+            },
+            None,
+        );
+        ob.push_messages(&a, run(b"{\"n\":3}", 1), None);
+        let batch = ob.drain().unwrap_or_default();
+        assert!(batch.ascii, "the JSON itself stays ASCII");
+        let v: serde_json::Value = serde_json::from_slice(&batch.json).expect("valid json");
+        assert_eq!(
+            v,
+            serde_json::json!([0, 0, ["m", 1, [
+                {"n":0}, {"n":1,"content":{"text":0}}, {"n":2,"content":{"text":0}}, {"n":3}
+            ], [1, 2]]])
+        );
+        assert_eq!(batch.long, vec![long(1, "first"), long(2, "sécond")]);
+        assert!(!batch.long[1].ascii);
+    }
+
+    #[test]
     fn drain_respects_the_batch_cap_and_reschedules() {
         let (ob, wakes) = counting_outbox(64);
         let a = SessionKey::new("a", 1);
@@ -405,7 +534,7 @@ mod tests {
         for i in 0..10 {
             // Alternate sessions so nothing merges.
             let k = if i % 2 == 0 { &a } else { &b };
-            ob.push_messages(k, vec![b'1'; 30], None);
+            ob.push_messages(k, run(&[b'1'; 30], 1), None);
         }
         let mut batches = 0;
         let mut entries = 0;
@@ -433,7 +562,7 @@ mod tests {
             if let Ok(p) = sem.clone().try_acquire_many_owned(40) {
                 p.forget();
             }
-            ob.push_messages(&a, b"1".to_vec(), Some(Credit::new(sem.clone(), 40)));
+            ob.push_messages(&a, run(b"1", 1), Some(Credit::new(sem.clone(), 40)));
         }
         assert_eq!(sem.available_permits(), 20);
         assert!(ob.drain().is_some());
@@ -441,7 +570,7 @@ mod tests {
         if let Ok(p) = sem.clone().try_acquire_many_owned(50) {
             p.forget();
         }
-        ob.push_messages(&a, b"1".to_vec(), Some(Credit::new(sem.clone(), 50)));
+        ob.push_messages(&a, run(b"1", 1), Some(Credit::new(sem.clone(), 50)));
         ob.close();
         assert_eq!(sem.available_permits(), 100);
     }

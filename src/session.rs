@@ -19,7 +19,7 @@ use crate::adapt::{self, Adapter, AgentMessage, MessageType};
 use crate::error::{ErrorCode, OpError};
 use crate::framing::{Frame, LineFramer};
 use crate::manager::Shared;
-use crate::outbox::{Credit, SessionKey, lock};
+use crate::outbox::{Credit, MessageRun, SessionKey, lock};
 use crate::process::{self, Spawned};
 use crate::protocol::{RunnerEvent, classify};
 use crate::status::{ExitKind, Status, StatusEvent, StatusMachine};
@@ -586,14 +586,14 @@ impl Session {
         }
         for action in batch.actions.drain(..) {
             match action {
-                Action::Messages { body, raw_bytes } => {
+                Action::Messages { run, raw_bytes } => {
                     if self.is_removed() {
                         continue;
                     }
                     let credit = self
                         .take_credit(raw_bytes, shared.cfg.max_pending_bytes)
                         .await;
-                    shared.outbox.push_messages(&self.key, body, credit);
+                    shared.outbox.push_messages(&self.key, run, credit);
                 }
                 Action::Status(ev) => self.emit(shared, ev),
             }
@@ -694,7 +694,7 @@ struct CostUpdate {
 }
 
 enum Action {
-    Messages { body: Vec<u8>, raw_bytes: usize },
+    Messages { run: MessageRun, raw_bytes: usize },
     Status(StatusEvent),
 }
 
@@ -781,20 +781,20 @@ impl Batch {
         let claude = adapter == Adapter::Claude;
         if !matches!(self.actions.last(), Some(Action::Messages { .. })) {
             self.actions.push(Action::Messages {
-                body: Vec::new(),
+                run: MessageRun::default(),
                 raw_bytes: 0,
             });
         }
-        let Some(Action::Messages { body, raw_bytes }) = self.actions.last_mut() else {
+        let Some(Action::Messages { run, raw_bytes }) = self.actions.last_mut() else {
             return Fast::Fallback;
         };
-        let result = fast::try_line(line, claude, now, body);
+        let result = fast::try_line(line, claude, now, run);
         if let Fast::Messages(n) = result
             && n > 0
         {
             *raw_bytes += line.len();
         }
-        if body.is_empty() {
+        if run.count == 0 {
             // Nothing written: do not leave an empty run between two status events.
             self.actions.pop();
         }
@@ -818,26 +818,32 @@ impl Batch {
             return;
         }
         self.messages += msgs.len() as u64;
-        let (body, raw) = match self.actions.last_mut() {
-            Some(Action::Messages { body, raw_bytes }) => (body, raw_bytes),
+        let (run, raw) = match self.actions.last_mut() {
+            Some(Action::Messages { run, raw_bytes }) => (run, raw_bytes),
             _ => {
                 self.actions.push(Action::Messages {
-                    body: Vec::new(),
+                    run: MessageRun::default(),
                     raw_bytes: 0,
                 });
                 match self.actions.last_mut() {
-                    Some(Action::Messages { body, raw_bytes }) => (body, raw_bytes),
+                    Some(Action::Messages { run, raw_bytes }) => (run, raw_bytes),
                     _ => return,
                 }
             }
         };
         *raw += raw_bytes;
         for m in msgs {
+            let body = &mut run.body;
+            let mark = body.len();
             if !body.is_empty() {
                 body.push(b',');
             }
-            if let Err(e) = serde_json::to_writer(&mut *body, m) {
-                tracing::warn!(error = %e, "could not serialise a message");
+            match serde_json::to_writer(&mut *body, m) {
+                Ok(()) => run.count += 1,
+                Err(e) => {
+                    body.truncate(mark);
+                    tracing::warn!(error = %e, "could not serialise a message");
+                }
             }
         }
     }

@@ -9,9 +9,18 @@
 //! `JSON.parse` (a property test checks this); anything this path does not cover exactly —
 //! other event types, escapes in ids, duplicate keys, invalid UTF-8 — returns
 //! [`Fast::Fallback`] and takes the general path.
+//!
+//! Texts of at least [`LONG_TEXT_BYTES`] that need no unescaping are not copied into the JSON
+//! at all: they leave as [`LongText`]s, and the message's `content.text` is `0` until JS puts
+//! the string in (see `outbox`).
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
+
+use crate::outbox::{LongText, MessageRun};
+
+/// Texts at least this long (bytes) travel beside the batch JSON instead of inside it.
+pub const LONG_TEXT_BYTES: usize = 16 * 1024;
 
 /// What the fast path made of a line.
 #[derive(Debug, PartialEq, Eq)]
@@ -24,7 +33,7 @@ pub enum Fast {
     Started,
     /// `agent_stopped`.
     Stopped,
-    /// Messages were appended to the output (comma-separated); how many.
+    /// Messages were appended to the run; how many.
     Messages(usize),
 }
 
@@ -221,21 +230,72 @@ fn write_as_string(out: &mut Vec<u8>, r: Option<&RawValue>) {
     }
 }
 
+/// The contents of `r` if it is a string literal long enough to travel beside the JSON and
+/// free of escapes (its contents are then exactly the string).
+fn detachable(r: Option<&RawValue>, long_min: usize) -> Option<&str> {
+    let r = r.filter(|r| first(r) == b'"')?;
+    let t = text(r);
+    let inner = &t[1..t.len() - 1];
+    long_enough(inner, long_min)
+}
+
+fn long_enough(s: &str, long_min: usize) -> Option<&str> {
+    (s.len() >= long_min && memchr::memchr(b'\\', s.as_bytes()).is_none()).then_some(s)
+}
+
+/// Writes `{"text":asString(r)}`, or `{"text":0}` when the text is detached.
+fn write_text_content(out: &mut Vec<u8>, r: Option<&RawValue>, detached: bool) {
+    out.extend_from_slice(b"{\"text\":");
+    if detached {
+        out.push(b'0');
+    } else {
+        write_as_string(out, r);
+    }
+    out.push(b'}');
+}
+
+/// Moves `text` out as the long text of the run's last message.
+fn detach(run: &mut MessageRun, text: &str) {
+    run.long.push(LongText {
+        index: run.count.saturating_sub(1),
+        bytes: text.as_bytes().to_vec(),
+        ascii: text.is_ascii(),
+    });
+}
+
 /// Tries the fast path for one line. On [`Fast::Messages`] the messages were appended to
-/// `out` (separated by commas from anything already in it); on any other result `out` is
-/// unchanged.
-pub fn try_line(line: &[u8], claude: bool, now: u64, out: &mut Vec<u8>) -> Fast {
-    let mark = out.len();
-    match line_inner(line, claude, now, out) {
+/// `run`; on any other result `run` is unchanged.
+pub fn try_line(line: &[u8], claude: bool, now: u64, run: &mut MessageRun) -> Fast {
+    try_line_detaching(line, claude, now, run, LONG_TEXT_BYTES)
+}
+
+/// [`try_line`] with texts of at least `long_min` bytes detached (tests use small values).
+pub(crate) fn try_line_detaching(
+    line: &[u8],
+    claude: bool,
+    now: u64,
+    run: &mut MessageRun,
+    long_min: usize,
+) -> Fast {
+    let (body, count, long) = (run.body.len(), run.count, run.long.len());
+    match line_inner(line, claude, now, run, long_min) {
         Ok(f) => f,
         Err(NotCovered) => {
-            out.truncate(mark);
+            run.body.truncate(body);
+            run.count = count;
+            run.long.truncate(long);
             Fast::Fallback
         }
     }
 }
 
-fn line_inner(line: &[u8], claude: bool, now: u64, out: &mut Vec<u8>) -> Res<Fast> {
+fn line_inner(
+    line: &[u8],
+    claude: bool,
+    now: u64,
+    run: &mut MessageRun,
+    long_min: usize,
+) -> Res<Fast> {
     // serde_json may skip over ignored strings without checking their UTF-8; check it all.
     let line = std::str::from_utf8(line).map_err(|_| NotCovered)?;
     let env: Event<'_> = serde_json::from_str(line).map_err(|_| NotCovered)?;
@@ -270,9 +330,10 @@ fn line_inner(line: &[u8], claude: bool, now: u64, out: &mut Vec<u8>) -> Res<Fas
         Some(Lenient::Object(m)) => m.content.as_ref(),
         _ => None,
     };
-    let mut count = 0;
-    let mut emit =
-        |out: &mut Vec<u8>, suffix: &str, i: usize, kind: &str, body: &dyn Fn(&mut Vec<u8>)| {
+    let start = run.count;
+    let emit =
+        |run: &mut MessageRun, suffix: &str, i: usize, kind: &str, body: &dyn Fn(&mut Vec<u8>)| {
+            let out = &mut run.body;
             if !out.is_empty() {
                 out.push(b',');
             }
@@ -295,7 +356,7 @@ fn line_inner(line: &[u8], claude: bool, now: u64, out: &mut Vec<u8>) -> Res<Fas
                 out.extend_from_slice(text(p).as_bytes());
             }
             out.push(b'}');
-            count += 1;
+            run.count += 1;
         };
     let Some(content) = content else {
         return Ok(Fast::Messages(0));
@@ -304,16 +365,24 @@ fn line_inner(line: &[u8], claude: bool, now: u64, out: &mut Vec<u8>) -> Res<Fas
         Content::Text(t) => {
             // A bare string is one text block; it had no escapes, so it needs none.
             if assistant {
-                emit(out, "text", 0, "text", &|o| {
-                    o.extend_from_slice(b"{\"text\":\"");
-                    o.extend_from_slice(t.as_bytes());
-                    o.extend_from_slice(b"\"}");
+                let long = long_enough(t, long_min);
+                emit(run, "text", 0, "text", &|o| {
+                    if long.is_some() {
+                        o.extend_from_slice(b"{\"text\":0}");
+                    } else {
+                        o.extend_from_slice(b"{\"text\":\"");
+                        o.extend_from_slice(t.as_bytes());
+                        o.extend_from_slice(b"\"}");
+                    }
                 });
+                if let Some(t) = long {
+                    detach(run, t);
+                }
             }
         }
         Content::Escaped(t) => {
             if assistant {
-                emit(out, "text", 0, "text", &|o| {
+                emit(run, "text", 0, "text", &|o| {
                     o.extend_from_slice(b"{\"text\":");
                     let _ = serde_json::to_writer(&mut *o, t);
                     o.push(b'}');
@@ -328,24 +397,30 @@ fn line_inner(line: &[u8], claude: bool, now: u64, out: &mut Vec<u8>) -> Res<Fas
                 let ty = plain_str(b.ty)?;
                 if assistant {
                     match ty {
-                        Some("text") => emit(out, "text", i, "text", &|o| {
-                            o.extend_from_slice(b"{\"text\":");
-                            write_as_string(o, b.text);
-                            o.push(b'}');
-                        }),
+                        Some("text") => {
+                            let long = detachable(b.text, long_min);
+                            emit(run, "text", i, "text", &|o| {
+                                write_text_content(o, b.text, long.is_some());
+                            });
+                            if let Some(t) = long {
+                                detach(run, t);
+                            }
+                        }
                         Some("thinking") => {
                             let src = if is_null(b.thinking) {
                                 b.text
                             } else {
                                 b.thinking
                             };
-                            emit(out, "thinking", i, "thinking", &|o| {
-                                o.extend_from_slice(b"{\"text\":");
-                                write_as_string(o, src);
-                                o.push(b'}');
+                            let long = detachable(src, long_min);
+                            emit(run, "thinking", i, "thinking", &|o| {
+                                write_text_content(o, src, long.is_some());
                             });
+                            if let Some(t) = long {
+                                detach(run, t);
+                            }
                         }
-                        Some("tool_use") => emit(out, "tool", i, "tool_call", &|o| {
+                        Some("tool_use") => emit(run, "tool", i, "tool_call", &|o| {
                             o.extend_from_slice(b"{\"toolUseId\":");
                             write_as_string(o, b.id);
                             o.extend_from_slice(b",\"name\":");
@@ -367,7 +442,7 @@ fn line_inner(line: &[u8], claude: bool, now: u64, out: &mut Vec<u8>) -> Res<Fas
                         return Err(NotCovered);
                     }
                     let output = b.content;
-                    emit(out, "result", i, "tool_result", &|o| {
+                    emit(run, "result", i, "tool_result", &|o| {
                         o.extend_from_slice(b"{\"toolUseId\":");
                         write_as_string(o, b.tool_use_id);
                         if let Some(r) = output {
@@ -381,5 +456,5 @@ fn line_inner(line: &[u8], claude: bool, now: u64, out: &mut Vec<u8>) -> Res<Fas
         }
         Content::Other => {}
     }
-    Ok(Fast::Messages(count))
+    Ok(Fast::Messages((run.count - start) as usize))
 }
