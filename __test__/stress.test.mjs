@@ -58,6 +58,31 @@ describe('backpressure', () => {
     expect(peakRss - rss0).toBeLessThan(400)
     if (!process.versions.bun) expect(peakNative - native0).toBeLessThan((maxPendingBytes / 1048576) * 4 + 64)
   }, 180_000)
+
+  it('multi-MiB texts the app drops do not pile up (400 MB in 2 MiB texts)', async () => {
+    // On Node these become external strings whose bytes live outside the JS heap: the
+    // garbage collector must be told about them or they would only be freed at exit.
+    const m = makeManager()
+    const lineBytes = 2 * 1024 * 1024
+    const n = 200
+    const rss0 = rssMB()
+    let peakRss = rss0
+    let received = 0
+    let chars = 0
+    expect(m.startSession('big', 'claude', script({ steps: [started('big'), { flood: n, bytes: lineBytes, tag: 'b' }, stopped('big')] })).ok).toBe(true)
+    m.onMessage('big', (_, msgs) => {
+      for (const msg of msgs) {
+        received++
+        chars += msg.content.text.length
+      }
+      peakRss = Math.max(peakRss, rssMB())
+    })
+    await new Promise((resolve) => m.onStatus('big', (_, status) => status === 'done' && resolve()))
+    expect(received).toBe(n)
+    expect(chars).toBeGreaterThan(n * (lineBytes - 1024))
+    console.log(`2 MiB texts: ${received} received, RSS ${rss0.toFixed(0)} -> peak ${peakRss.toFixed(0)} MB`)
+    expect(peakRss - rss0).toBeLessThan(250)
+  }, 120_000)
 })
 
 describe('stress', () => {

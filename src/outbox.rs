@@ -306,7 +306,8 @@ impl Outbox {
                 _credit: c,
             }) = inner.entries.back_mut()
                 && Arc::ptr_eq(k, key)
-                && queued.body.len() < self.batch_cap
+                // Long texts count: they are part of what one delivery hands to JS.
+                && queued.body.len() + queued.long_bytes() < self.batch_cap
                 && let Some(r) = run.take()
             {
                 queued.append(r);
@@ -524,6 +525,33 @@ mod tests {
         );
         assert_eq!(batch.long, vec![long(1, "first"), long(2, "sécond")]);
         assert!(!batch.long[1].ascii);
+    }
+
+    #[test]
+    fn long_texts_count_toward_the_batch_cap() {
+        let (ob, _) = counting_outbox(100);
+        let a = SessionKey::new("a", 1);
+        for _ in 0..10 {
+            ob.push_messages(
+                &a,
+                MessageRun {
+                    body: br#"{"content":{"text":0}}"#.to_vec(),
+                    count: 1,
+                    long: vec![LongText {
+                        index: 0,
+                        bytes: vec![b'x'; 60],
+                        ascii: true,
+                    }],
+                },
+                None,
+            );
+        }
+        let mut batches = 0;
+        while let Some(t) = ob.drain() {
+            batches += 1;
+            assert!(t.long.len() <= 2, "{} texts in one batch", t.long.len());
+        }
+        assert!(batches >= 5, "{batches}");
     }
 
     #[test]

@@ -14,81 +14,16 @@ use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 
+mod batch;
+use batch::JsBatch;
+
 use crate::config::{ManagerConfig, ManagerOptions};
 use crate::error::OpError;
 use crate::manager::Manager;
-use crate::outbox::BatchText;
 use crate::session::Snapshot;
 
 /// Deliveries to JS: called with no arguments from Rust, hands JS one batch string.
 type DeliverFn = ThreadsafeFunction<(), (), JsBatch, Status, false, true>;
-
-/// A batch on its way to JS: its JSON text (empty when there was nothing to send), or, when
-/// it has long texts, an array of the JSON text followed by the long texts in order.
-pub struct JsBatch(Option<BatchText>);
-
-/// Makes a JS string of `bytes`, copied as Latin-1 when `ascii` (no UTF-8 decoding).
-///
-/// # Safety
-/// `env` must be the current, valid napi environment.
-unsafe fn js_string(
-    env: napi::sys::napi_env,
-    bytes: &[u8],
-    ascii: bool,
-) -> Result<napi::sys::napi_value> {
-    let mut out = std::ptr::null_mut();
-    let len = isize::try_from(bytes.len()).map_err(|_| Error::from_reason("text too large"))?;
-    let ptr = bytes.as_ptr().cast::<std::os::raw::c_char>();
-    // SAFETY: `ptr`/`len` describe `bytes`, which outlives the call; the engine copies them.
-    // Pure-ASCII text is the same bytes in Latin-1; anything else is valid UTF-8 (runner text
-    // checked by the parser, or serde_json output).
-    let status = unsafe {
-        if ascii {
-            napi::sys::napi_create_string_latin1(env, ptr, len, &mut out)
-        } else {
-            napi::sys::napi_create_string_utf8(env, ptr, len, &mut out)
-        }
-    };
-    if status != napi::sys::Status::napi_ok {
-        return Err(Error::from_reason(format!(
-            "could not create a batch string ({status})"
-        )));
-    }
-    Ok(out)
-}
-
-impl ToNapiValue for JsBatch {
-    unsafe fn to_napi_value(env: napi::sys::napi_env, val: Self) -> Result<napi::sys::napi_value> {
-        let batch = val.0.unwrap_or_default();
-        // SAFETY: napi-rs calls this on the JS thread with the current env.
-        let text = unsafe { js_string(env, &batch.json, batch.ascii)? };
-        if batch.long.is_empty() {
-            return Ok(text);
-        }
-        let mut array = std::ptr::null_mut();
-        // SAFETY: plain napi calls on the current env with values created in it.
-        unsafe {
-            let len = batch.long.len() + 1;
-            if napi::sys::napi_create_array_with_length(env, len, &mut array)
-                != napi::sys::Status::napi_ok
-            {
-                return Err(Error::from_reason("could not create the batch array"));
-            }
-            let set = |i: usize, v: napi::sys::napi_value| -> Result<()> {
-                let i = u32::try_from(i).map_err(|_| Error::from_reason("batch too large"))?;
-                if napi::sys::napi_set_element(env, array, i, v) != napi::sys::Status::napi_ok {
-                    return Err(Error::from_reason("could not fill the batch array"));
-                }
-                Ok(())
-            };
-            set(0, text)?;
-            for (i, t) in batch.long.iter().enumerate() {
-                set(i + 1, js_string(env, &t.bytes, t.ascii)?)?;
-            }
-        }
-        Ok(array)
-    }
-}
 
 /// Constructor options, already type-checked by the JS wrapper.
 #[napi(object)]

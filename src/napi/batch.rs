@@ -1,0 +1,233 @@
+//! A batch's way into JS values: the JSON text as one string, and each long text as a string
+//! of its own.
+//!
+//! ASCII texts of [`EXTERNAL_MIN_BYTES`] or more become *external* strings where the engine
+//! offers them (`node_api_create_external_string_latin1`: Node ≥ 20.4, Bun): the engine uses
+//! our bytes in place, so the JS thread does not copy 8 MiB for an 8 MiB text. The function is
+//! looked up at run time, so an engine without it still loads the addon and gets copies;
+//! `SIDECAR_NO_EXTERNAL_STRINGS=1` forces copies.
+//!
+//! The garbage collector does not see memory outside its heap, so the bytes held by live
+//! external strings are reported with `napi_adjust_external_memory` (their finalizers, which
+//! may run inside a collection, only count down an atomic; the next report settles the
+//! difference). Measured (400 MB in 2 MiB texts dropped by the app): peak RSS +70 MB on Node,
+//! +30 MB on Bun. Below 1 MiB copies were as fast and used less memory on Node (the shared
+//! harness's 64 KiB texts: peak RSS 70 MB copied, 177 MB external).
+
+use std::cell::Cell;
+use std::ffi::{c_char, c_void};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use napi::bindgen_prelude::*;
+use napi::sys::{napi_env, napi_status, napi_value};
+
+use crate::outbox::{BatchText, LongText};
+
+/// Shorter texts are copied (see the module docs).
+pub const EXTERNAL_MIN_BYTES: usize = 1024 * 1024;
+
+// Per JS thread, i.e. per engine instance (the main thread and each worker have their own
+// heap and collector).
+thread_local! {
+    /// Bytes held by this thread's external strings not finalized yet. Shared with the
+    /// finalizers, which may run on another thread.
+    static HELD: Arc<AtomicI64> = Arc::new(AtomicI64::new(0));
+    /// What was last reported to this thread's engine.
+    static REPORTED: Cell<i64> = const { Cell::new(0) };
+}
+
+/// The bytes behind one external string, and the counter they are held against.
+struct External {
+    bytes: Vec<u8>,
+    held: Arc<AtomicI64>,
+}
+
+/// A batch on its way to JS: its JSON text (empty when there was nothing to send), or, when
+/// it has long texts, an array of the JSON text followed by the long texts in order.
+pub struct JsBatch(pub Option<BatchText>);
+
+impl ToNapiValue for JsBatch {
+    unsafe fn to_napi_value(env: napi_env, val: Self) -> Result<napi_value> {
+        let batch = val.0.unwrap_or_default();
+        // napi-rs calls this on the JS thread with the current env, and every value passed
+        // back in below was created in that env during this call.
+        // SAFETY: as above.
+        let text = unsafe { copied_string(env, &batch.json, batch.ascii)? };
+        if batch.long.is_empty() {
+            return Ok(text);
+        }
+        let mut array = std::ptr::null_mut();
+        let len = batch.long.len() + 1;
+        // SAFETY: as above.
+        let status = unsafe { napi::sys::napi_create_array_with_length(env, len, &mut array) };
+        check(status, "batch array")?;
+        let set = |i: usize, v: napi_value| -> Result<()> {
+            let i = u32::try_from(i).map_err(|_| Error::from_reason("batch too large"))?;
+            // SAFETY: as above.
+            let status = unsafe { napi::sys::napi_set_element(env, array, i, v) };
+            check(status, "batch array")
+        };
+        set(0, text)?;
+        for (i, t) in batch.long.into_iter().enumerate() {
+            // SAFETY: as above.
+            set(i + 1, unsafe { long_string(env, t)? })?;
+        }
+        Ok(array)
+    }
+}
+
+fn check(status: napi_status, what: &str) -> Result<()> {
+    if status == napi::sys::Status::napi_ok {
+        Ok(())
+    } else {
+        Err(Error::from_reason(format!(
+            "could not create the {what} ({status})"
+        )))
+    }
+}
+
+/// Makes a JS string of a copy of `bytes`: as Latin-1 when `ascii` (a plain copy, no UTF-8
+/// decoding), else from UTF-8.
+///
+/// # Safety
+/// `env` must be the current napi environment, on its JS thread.
+unsafe fn copied_string(env: napi_env, bytes: &[u8], ascii: bool) -> Result<napi_value> {
+    let mut out = std::ptr::null_mut();
+    let len = isize::try_from(bytes.len()).map_err(|_| Error::from_reason("text too large"))?;
+    let ptr = bytes.as_ptr().cast::<c_char>();
+    // SAFETY: `ptr`/`len` describe `bytes`, which outlives the call; the engine copies them.
+    // Pure-ASCII text is the same bytes in Latin-1; anything else is valid UTF-8 (runner text
+    // checked by the parser, or serde_json output).
+    let status = unsafe {
+        if ascii {
+            napi::sys::napi_create_string_latin1(env, ptr, len, &mut out)
+        } else {
+            napi::sys::napi_create_string_utf8(env, ptr, len, &mut out)
+        }
+    };
+    check(status, "batch string")?;
+    Ok(out)
+}
+
+/// `node_api_create_external_string_latin1`.
+type CreateExternalLatin1 = unsafe extern "C" fn(
+    env: napi_env,
+    str: *const c_char,
+    length: isize,
+    finalize: Option<unsafe extern "C" fn(napi_env, *mut c_void, *mut c_void)>,
+    finalize_hint: *mut c_void,
+    result: *mut napi_value,
+    copied: *mut bool,
+) -> napi_status;
+
+/// The engine's external Latin-1 string constructor, if it has one (looked up once).
+fn create_external_latin1() -> Option<CreateExternalLatin1> {
+    static FUNCTION: OnceLock<Option<CreateExternalLatin1>> = OnceLock::new();
+    *FUNCTION.get_or_init(|| {
+        if std::env::var_os("SIDECAR_NO_EXTERNAL_STRINGS").is_some() {
+            return None;
+        }
+        // SAFETY: dlsym with a NUL-terminated name only looks the symbol up. The symbol, when
+        // present, is the Node-API function of that name, whose C signature is the one above
+        // (js_native_api.h); transmuting its address to that fn pointer type is therefore sound.
+        unsafe {
+            let sym = libc::dlsym(
+                libc::RTLD_DEFAULT,
+                c"node_api_create_external_string_latin1".as_ptr(),
+            );
+            if sym.is_null() {
+                None
+            } else {
+                Some(std::mem::transmute::<*mut c_void, CreateExternalLatin1>(
+                    sym,
+                ))
+            }
+        }
+    })
+}
+
+/// Frees the bytes behind an external string once the engine is done with it.
+///
+/// # Safety
+/// `hint` must come from `Box::into_raw(Box<External>)` in [`long_string`] and be passed here
+/// once (the engine calls a finalizer exactly once).
+unsafe extern "C" fn free_bytes(_env: napi_env, _data: *mut c_void, hint: *mut c_void) {
+    // SAFETY: see the function's contract.
+    let external = unsafe { Box::from_raw(hint.cast::<External>()) };
+    external
+        .held
+        .fetch_sub(size_of_bytes(&external.bytes), Ordering::Relaxed);
+}
+
+fn size_of_bytes(bytes: &[u8]) -> i64 {
+    i64::try_from(bytes.len()).unwrap_or(i64::MAX)
+}
+
+/// Tells this thread's engine how much memory its live external strings hold now.
+///
+/// # Safety
+/// `env` must be the current napi environment, on its JS thread.
+unsafe fn report_external_memory(env: napi_env) {
+    let now = HELD.with(|h| h.load(Ordering::Relaxed));
+    let delta = now - REPORTED.replace(now);
+    if delta != 0 {
+        let mut total = 0;
+        // SAFETY: a plain napi call on the current env. Best effort: on failure the engine
+        // only knows less than there is.
+        unsafe { napi::sys::napi_adjust_external_memory(env, delta, &mut total) };
+    }
+}
+
+/// Makes the JS string of one long text: external (no copy) when it is ASCII, long enough
+/// and the engine can, else a copy.
+///
+/// # Safety
+/// `env` must be the current napi environment, on its JS thread.
+unsafe fn long_string(env: napi_env, text: LongText) -> Result<napi_value> {
+    let external = text.ascii && text.bytes.len() >= EXTERNAL_MIN_BYTES;
+    let Some(create) = create_external_latin1().filter(|_| external) else {
+        // SAFETY: forwarded contract.
+        return unsafe { copied_string(env, &text.bytes, text.ascii) };
+    };
+    let len =
+        isize::try_from(text.bytes.len()).map_err(|_| Error::from_reason("text too large"))?;
+    // The Vec's heap buffer does not move when the Vec (or its Box) does.
+    let data = text.bytes.as_ptr().cast::<c_char>();
+    let size = size_of_bytes(&text.bytes);
+    let held = HELD.with(Arc::clone);
+    // Counted before the call: when the engine copies, it runs the finalizer inside it.
+    held.fetch_add(size, Ordering::Relaxed);
+    let hint = Box::into_raw(Box::new(External {
+        bytes: text.bytes,
+        held,
+    }));
+    let mut out = std::ptr::null_mut();
+    let mut copied = false;
+    // SAFETY: `data`/`len` describe the bytes owned by `hint`, which stay alive and unchanged
+    // until `free_bytes` runs: the engine calls it when the string is collected, or before
+    // returning when it copied the bytes instead. ASCII bytes are valid Latin-1.
+    let status = unsafe {
+        create(
+            env,
+            data,
+            len,
+            Some(free_bytes),
+            hint.cast(),
+            &mut out,
+            &mut copied,
+        )
+    };
+    if status != napi::sys::Status::napi_ok {
+        // On failure the finalizer is not called: the bytes are still ours.
+        // SAFETY: `hint` came from Box::into_raw above and was not handed over.
+        let external = unsafe { Box::from_raw(hint) };
+        external.held.fetch_sub(size, Ordering::Relaxed);
+        // SAFETY: forwarded contract.
+        return unsafe { copied_string(env, &external.bytes, true) };
+    }
+    tracing::trace!(copied, len, "long text handed to JS as an external string");
+    // SAFETY: forwarded contract.
+    unsafe { report_external_memory(env) };
+    Ok(out)
+}
