@@ -271,6 +271,80 @@ pub fn has_exited(pid: i32) -> bool {
     )
 }
 
+/// How often runners whose exit cannot be seen otherwise are checked.
+const EXIT_POLL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Runners being polled for exit, and whether the polling task runs.
+type Watched = (Vec<(i32, Option<tokio::sync::oneshot::Sender<()>>)>, bool);
+
+fn watched() -> &'static std::sync::Mutex<Watched> {
+    static WATCHED: std::sync::OnceLock<std::sync::Mutex<Watched>> = std::sync::OnceLock::new();
+    WATCHED.get_or_init(|| std::sync::Mutex::new((Vec::new(), false)))
+}
+
+/// Resolves once child `pid` has exited (not reaped), checked every 2 s. Drop the receiver
+/// to stop watching.
+///
+/// For runners whose exit has no event of its own (a child of theirs keeps their stdout
+/// open, and a pidfd per session would cost a descriptor for its whole life): one task polls
+/// them all, so idle sessions cost one wake-up per 2 s in total, not one each.
+pub fn notify_when_exited(pid: i32) -> tokio::sync::oneshot::Receiver<()> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let start = {
+        let mut w = crate::outbox::lock(watched());
+        w.0.push((pid, Some(tx)));
+        !std::mem::replace(&mut w.1, true)
+    };
+    if start {
+        // On the process-wide runtime, which lives as long as the process: a task on a
+        // caller's runtime would die with it and leave the others unwatched.
+        match crate::runtime::get() {
+            Ok(rt) => drop(rt.spawn(poll_exits())),
+            Err(e) => {
+                tracing::warn!(error = %e, "no runtime to poll runner exits");
+                crate::outbox::lock(watched()).1 = false;
+            }
+        }
+    }
+    rx
+}
+
+async fn poll_exits() {
+    let mut tick = tokio::time::interval(EXIT_POLL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        let mut w = crate::outbox::lock(watched());
+        w.0.retain_mut(|(pid, tx)| {
+            if tx.as_ref().is_none_or(|t| t.is_closed()) {
+                return false;
+            }
+            if !has_exited(*pid) {
+                return true;
+            }
+            if let Some(t) = tx.take() {
+                let _ = t.send(());
+            }
+            false
+        });
+        if w.0.is_empty() {
+            // Cleared under the lock, so a registration either sees the task running or
+            // starts a new one.
+            w.1 = false;
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+fn is_watched(pid: i32) -> bool {
+    crate::outbox::lock(watched())
+        .0
+        .iter()
+        .any(|(p, _)| *p == pid)
+}
+
 /// Waits until process `pid` (a child of this process) has exited, without reaping it, so
 /// its pid — and so its process group id — stays reserved while the caller signals the group.
 pub async fn wait_exited(pid: i32) -> io::Result<()> {
@@ -401,6 +475,39 @@ mod tests {
                 wait_exited(s.pid).await.expect("wait");
                 reap(&mut s.child).expect("reap");
             }
+        });
+    }
+
+    #[test]
+    fn one_poller_reports_exits_and_forgets_dropped_watches() {
+        rt().block_on(async {
+            let mut quick = spawn(&sh("exit 0")).expect("spawn");
+            let mut slow = spawn(&sh("exec sleep 30")).expect("spawn");
+            let exited = notify_when_exited(quick.pid);
+            let dropped = notify_when_exited(slow.pid);
+            drop(dropped);
+            tokio::time::timeout(EXIT_POLL * 3, exited)
+                .await
+                .expect("exit noticed within the poll period")
+                .expect("notified");
+            // The exited runner and the dropped watch are both forgotten (the dropped one at
+            // the latest on the next tick).
+            assert!(!is_watched(quick.pid));
+            for _ in 0..300 {
+                if !is_watched(slow.pid) {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            assert!(!is_watched(slow.pid));
+            assert!(
+                !has_exited(slow.pid),
+                "a dropped watch does not mean exited"
+            );
+            reap(&mut quick.child).expect("reap");
+            signal_group(slow.pid, Signal::SIGKILL).expect("kill");
+            wait_exited(slow.pid).await.expect("wait");
+            reap(&mut slow.child).expect("reap");
         });
     }
 

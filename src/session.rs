@@ -618,16 +618,13 @@ impl Session {
 ///
 /// A pidfd per session would cost one more descriptor for the session's whole life. While
 /// the runner's stdout is open, its end-of-file is the exit signal; the pidfd is opened only
-/// then. A slow poll (2 s) covers a runner that exits while a child of its keeps the pipe open.
+/// then. The shared 2 s poll covers a runner that exits while a child of its keeps the pipe
+/// open.
 async fn watch_exit(pid: i32, stdout_closed: tokio::sync::oneshot::Receiver<()>) -> io::Result<()> {
-    tokio::pin!(stdout_closed);
-    let mut poll = tokio::time::interval(Duration::from_secs(2));
-    poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = &mut stdout_closed => break,
-            _ = poll.tick() => if process::has_exited(pid) { break },
-        }
+    let polled = process::notify_when_exited(pid);
+    tokio::select! {
+        _ = stdout_closed => {}
+        _ = polled => {}
     }
     process::wait_exited(pid).await
 }
