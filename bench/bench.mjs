@@ -53,7 +53,8 @@ const USAGE = `usage: bench.mjs [--scenario LIST|all] [--runs N] [--json] [--tim
   --runs N         run every scenario N times and report medians (default 1)
   --json           one JSON line per scenario on stdout (the tables go to stderr)
   --timeout S      time limit per scenario in seconds (default 60)
-  --scale F        multiply event and session counts by F (e.g. 0.05 for a quick smoke run)`
+  --scale F        multiply event and session counts by F (e.g. 0.05 for a quick smoke run)
+  --runner-nice N  the manager's runnerNice option, 0-19 (default: the manager's default, 10)`
 
 function parseArgs(argv) {
   const args = { scenarios: Object.keys(SCENARIOS), runs: 1, json: false, timeout: 60, scale: 1 }
@@ -64,6 +65,7 @@ function parseArgs(argv) {
     else if (flag === '--runs') args.runs = positiveInt(flag, value())
     else if (flag === '--timeout') args.timeout = positiveInt(flag, value())
     else if (flag === '--scale') args.scale = positiveNumber(flag, value())
+    else if (flag === '--runner-nice') args.runnerNice = niceValue(flag, value())
     else if (flag === '--json') args.json = true
     else if (flag === '--child') args.child = value()
     else if (flag === '--tmp') args.tmp = value()
@@ -83,6 +85,11 @@ function parseScenarios(list) {
 function positiveInt(flag, text) {
   const n = Number(text)
   return Number.isInteger(n) && n > 0 ? n : fail(`${flag} must be a positive integer`)
+}
+
+function niceValue(flag, text) {
+  const n = Number(text)
+  return Number.isInteger(n) && n >= 0 && n <= 19 ? n : fail(`${flag} must be a whole number from 0 to 19`)
 }
 
 function positiveNumber(flag, text) {
@@ -214,14 +221,15 @@ function ensureAddon() {
 }
 
 /** Runs one scenario in a fresh process and returns its result, whatever happens to it. */
-async function runChild(name, { timeout: timeoutS, scale }) {
+async function runChild(name, { timeout: timeoutS, scale, runnerNice }) {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sidecar-bench-'))
   const pidDir = path.join(tmp, 'pids')
   fs.mkdirSync(pidDir)
   const resultFile = path.join(tmp, 'result.json')
   // Node needs --expose-gc for the idle figures; Bun has Bun.gc.
   const flags = IS_BUN ? [] : ['--expose-gc']
-  const child = spawn(process.execPath, [...flags, SELF, '--child', name, '--tmp', tmp, '--timeout', String(timeoutS), '--scale', String(scale)], {
+  const nice = runnerNice === undefined ? [] : ['--runner-nice', String(runnerNice)]
+  const child = spawn(process.execPath, [...flags, SELF, '--child', name, '--tmp', tmp, '--timeout', String(timeoutS), '--scale', String(scale), ...nice], {
     // Set before the child starts: the manager hands the host's environment to runners.
     env: { ...process.env, BENCH_PID_DIR: pidDir },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -401,6 +409,7 @@ async function child(args) {
       claudePath, // provider "claude" is refused without an existing CLI
       stopGraceMs: 3000,
       killGraceMs: 2000,
+      ...(args.runnerNice === undefined ? {} : { runnerNice: args.runnerNice }),
     }),
   }
   let result
