@@ -148,7 +148,7 @@ export interface SidecarManagerOptions {
   killGraceMs?: number
   /** Exit → removal from listSessions, ms (default 60000). */
   cleanupGraceMs?: number
-  /** Longest accepted NDJSON line, bytes (default 10 MB). */
+  /** Longest accepted NDJSON line, bytes (default 10 MB, at most 256 MiB). */
   maxLineBytes?: number
   /** Most bytes read from one runner but not yet delivered to JS, bytes (default 50 MB). */
   maxPendingBytes?: number

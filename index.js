@@ -22,6 +22,8 @@ function installExitHook() {
   })
 }
 
+const MAX_LINE_BYTES_LIMIT = 256 * 1024 * 1024
+
 const NUMBER_OPTIONS = ['stopGraceMs', 'killGraceMs', 'cleanupGraceMs', 'maxLineBytes', 'maxPendingBytes']
 
 function optionError(name, expected, value) {
@@ -59,6 +61,10 @@ function validateOptions(options) {
     if (out[name] !== undefined && (out[name] < 1 || !Number.isInteger(out[name]))) {
       throw optionError(name, 'a whole number >= 1', out[name])
     }
+  }
+  // A line becomes one JS string, and engines cap strings at about 512 M characters.
+  if (out.maxLineBytes !== undefined && out.maxLineBytes > MAX_LINE_BYTES_LIMIT) {
+    throw optionError('maxLineBytes', `at most ${MAX_LINE_BYTES_LIMIT} (256 MiB)`, out.maxLineBytes)
   }
   if (options.runnerNice !== undefined) {
     const v = options.runnerNice
@@ -338,6 +344,12 @@ class SidecarManager {
   #deliver(payload) {
     if (!payload) return
     const text = typeof payload === 'string' ? payload : payload[0]
+    if (text[0] === '!') {
+      // The addon could not make this batch (the engine refused a string): it is lost, say so.
+      report('delivery', '(batch)', new Error(`a batch of runner output was lost: ${text.slice(1)}`))
+      if (this.#state !== 'disposed') setImmediate(this.#pullNext)
+      return
+    }
     let batch
     try {
       batch = JSON.parse(text)
@@ -395,7 +407,17 @@ class SidecarManager {
   }
 
   #pullNext = () => {
-    if (this.#state !== 'disposed') this.#deliver(this.#native.pull())
+    if (this.#state === 'disposed') return
+    let payload
+    try {
+      payload = this.#native.pull()
+    } catch (err) {
+      // Only an internal failure (a caught panic) gets here; later entries may still come.
+      report('delivery', '(batch)', err)
+      setImmediate(this.#pullNext)
+      return
+    }
+    this.#deliver(payload)
   }
 }
 

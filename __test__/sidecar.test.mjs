@@ -152,6 +152,8 @@ describe('failures return { ok: false } and never throw', () => {
     expect(() => new SidecarManager({ runtime: 3 })).toThrow(/runtime/)
     expect(() => new SidecarManager({ runnerRoot: [] })).toThrow(/runnerRoot/)
     expect(() => new SidecarManager({ maxLineBytes: 100, maxPendingBytes: 10 })).toThrow(/maxPendingBytes/)
+    expect(() => new SidecarManager({ maxLineBytes: 256 * 1024 * 1024 + 1, maxPendingBytes: 2 ** 40 })).toThrow(/maxLineBytes.*at most/)
+    expect(() => new SidecarManager({ maxLineBytes: 256 * 1024 * 1024, maxPendingBytes: 2 ** 30 })).not.toThrow()
     expect(() => new SidecarManager('x')).toThrow(TypeError)
     for (const bad of [-1, 20, 1.5, '5', null]) {
       expect(() => new SidecarManager({ runnerNice: bad })).toThrow(/runnerNice/)

@@ -15,6 +15,9 @@ pub const DEFAULT_KILL_GRACE_MS: u64 = 2_000;
 pub const DEFAULT_CLEANUP_GRACE_MS: u64 = 60_000;
 /// Longest accepted NDJSON line (10 MB).
 pub const DEFAULT_MAX_LINE_BYTES: usize = 10 * 1024 * 1024;
+/// Largest accepted `maxLineBytes` (256 MiB): a line becomes one JS string, and engines cap
+/// strings at about 512 M characters (V8); a larger cap could not be honoured.
+pub const MAX_MAX_LINE_BYTES: usize = 256 * 1024 * 1024;
 /// Most bytes read from one runner but not yet delivered to JS (50 MB).
 pub const DEFAULT_MAX_PENDING_BYTES: usize = 50 * 1024 * 1024;
 /// Nice steps below the app that runners run at (the `nice` command's default): runners are
@@ -101,6 +104,11 @@ impl ManagerConfig {
         let max_pending_bytes = opts.max_pending_bytes.unwrap_or(DEFAULT_MAX_PENDING_BYTES);
         if max_line_bytes == 0 {
             return Err("maxLineBytes must be at least 1".into());
+        }
+        if max_line_bytes > MAX_MAX_LINE_BYTES {
+            return Err(format!(
+                "maxLineBytes must be at most {MAX_MAX_LINE_BYTES} (256 MiB; got {max_line_bytes})"
+            ));
         }
         if max_pending_bytes < max_line_bytes {
             return Err(format!(
@@ -216,6 +224,17 @@ mod tests {
             )
             .is_err()
         );
+        let err = ManagerConfig::resolve(
+            ManagerOptions {
+                max_line_bytes: Some(MAX_MAX_LINE_BYTES + 1),
+                max_pending_bytes: Some(usize::MAX),
+                ..Default::default()
+            },
+            &e,
+        )
+        .err()
+        .unwrap_or_default();
+        assert!(err.contains("at most"), "{err}");
         assert!(
             ManagerConfig::resolve(
                 ManagerOptions {

@@ -48,32 +48,70 @@ struct External {
 pub struct JsBatch(pub Option<BatchText>);
 
 impl ToNapiValue for JsBatch {
+    /// Never fails for lack of an engine string: a delivery that fails inside the
+    /// threadsafe-function call would be a fatal exception in the app. A batch that cannot be
+    /// made (the engine refused a string) becomes `"!<reason>"`, which JS reports.
     unsafe fn to_napi_value(env: napi_env, val: Self) -> Result<napi_value> {
-        let batch = val.0.unwrap_or_default();
-        // napi-rs calls this on the JS thread with the current env, and every value passed
-        // back in below was created in that env during this call.
-        // SAFETY: as above.
-        let text = unsafe { copied_string(env, &batch.json, batch.ascii)? };
-        if batch.long.is_empty() {
-            return Ok(text);
+        // SAFETY: napi-rs calls this on the JS thread with the current env.
+        match unsafe { batch_value(env, val.0.unwrap_or_default()) } {
+            Ok(v) => Ok(v),
+            Err(e) => {
+                tracing::error!(error = %e.reason, "a batch could not be handed to JS; its entries are lost");
+                // SAFETY: as above.
+                unsafe {
+                    clear_pending_exception(env);
+                    copied_string(env, format!("!{}", e.reason).as_bytes(), false)
+                }
+            }
         }
-        let mut array = std::ptr::null_mut();
-        let len = batch.long.len() + 1;
+    }
+}
+
+/// The batch as JS values: its JSON text, or [text, ...long texts].
+///
+/// # Safety
+/// `env` must be the current napi environment, on its JS thread.
+unsafe fn batch_value(env: napi_env, batch: BatchText) -> Result<napi_value> {
+    // Every value passed back in below was created in `env` during this call.
+    // SAFETY: the function's contract.
+    let text = unsafe { copied_string(env, &batch.json, batch.ascii)? };
+    if batch.long.is_empty() {
+        return Ok(text);
+    }
+    let mut array = std::ptr::null_mut();
+    let len = batch.long.len() + 1;
+    // SAFETY: as above.
+    let status = unsafe { napi::sys::napi_create_array_with_length(env, len, &mut array) };
+    check(status, "batch array")?;
+    let set = |i: usize, v: napi_value| -> Result<()> {
+        let i = u32::try_from(i).map_err(|_| Error::from_reason("batch too large"))?;
         // SAFETY: as above.
-        let status = unsafe { napi::sys::napi_create_array_with_length(env, len, &mut array) };
-        check(status, "batch array")?;
-        let set = |i: usize, v: napi_value| -> Result<()> {
-            let i = u32::try_from(i).map_err(|_| Error::from_reason("batch too large"))?;
-            // SAFETY: as above.
-            let status = unsafe { napi::sys::napi_set_element(env, array, i, v) };
-            check(status, "batch array")
-        };
-        set(0, text)?;
-        for (i, t) in batch.long.into_iter().enumerate() {
-            // SAFETY: as above.
-            set(i + 1, unsafe { long_string(env, t)? })?;
+        let status = unsafe { napi::sys::napi_set_element(env, array, i, v) };
+        check(status, "batch array")
+    };
+    set(0, text)?;
+    for (i, t) in batch.long.into_iter().enumerate() {
+        // SAFETY: as above.
+        set(i + 1, unsafe { long_string(env, t)? })?;
+    }
+    Ok(array)
+}
+
+/// Clears an exception the engine may have left pending when it refused a value, so the
+/// next napi call works.
+///
+/// # Safety
+/// `env` must be the current napi environment, on its JS thread.
+unsafe fn clear_pending_exception(env: napi_env) {
+    let mut pending = false;
+    // SAFETY: plain napi calls on the current env.
+    unsafe {
+        if napi::sys::napi_is_exception_pending(env, &mut pending) == napi::sys::Status::napi_ok
+            && pending
+        {
+            let mut exception = std::ptr::null_mut();
+            napi::sys::napi_get_and_clear_last_exception(env, &mut exception);
         }
-        Ok(array)
     }
 }
 
