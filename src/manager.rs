@@ -67,6 +67,7 @@ pub struct Manager {
 impl Manager {
     /// A manager with `cfg`; deliveries go to `outbox`.
     pub fn new(cfg: ManagerConfig, outbox: Arc<Outbox>) -> Self {
+        process::prestart_spawner(cfg.runner_nice);
         Self {
             shared: Arc::new(Shared {
                 cfg,

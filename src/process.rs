@@ -187,20 +187,8 @@ type SpawnJob = (SpawnSpec, tokio::sync::oneshot::Sender<io::Result<Spawned>>);
 /// dies, and the caller (the JS thread) never waits for a fork/exec. Its nice value is
 /// lowered by `spec.nice` once, and every runner it spawns inherits that.
 pub fn spawn_async(spec: SpawnSpec) -> tokio::sync::oneshot::Receiver<io::Result<Spawned>> {
-    type Spawners = std::collections::HashMap<u8, Option<std::sync::mpsc::Sender<SpawnJob>>>;
-    static SPAWNERS: std::sync::Mutex<Option<Spawners>> = std::sync::Mutex::new(None);
     let (tx, rx) = tokio::sync::oneshot::channel();
-    let nice = spec.nice;
-    let spawner = {
-        // A panic while holding this lock cannot leave the map inconsistent: use it anyway.
-        let mut spawners = SPAWNERS.lock().unwrap_or_else(|e| e.into_inner());
-        spawners
-            .get_or_insert_with(Default::default)
-            .entry(nice)
-            .or_insert_with(|| start_spawner(nice))
-            .clone()
-    };
-    match spawner {
+    match spawner(spec.nice) {
         Some(jobs) => {
             if let Err(std::sync::mpsc::SendError((spec, reply))) = jobs.send((spec, tx)) {
                 let _ = reply.send(spawn(&spec));
@@ -214,6 +202,26 @@ pub fn spawn_async(spec: SpawnSpec) -> tokio::sync::oneshot::Receiver<io::Result
         }
     }
     rx
+}
+
+/// Starts the spawner thread for priority level `nice` now rather than at the first spawn, so
+/// a manager's threads are all there once it is built.
+pub fn prestart_spawner(nice: u8) {
+    let _ = spawner(nice);
+}
+
+/// The job queue of the spawner thread for `nice`, started on first use; `None` when no
+/// thread could be started.
+fn spawner(nice: u8) -> Option<std::sync::mpsc::Sender<SpawnJob>> {
+    type Spawners = std::collections::HashMap<u8, Option<std::sync::mpsc::Sender<SpawnJob>>>;
+    static SPAWNERS: std::sync::Mutex<Option<Spawners>> = std::sync::Mutex::new(None);
+    // A panic while holding this lock cannot leave the map inconsistent: use it anyway.
+    let mut spawners = SPAWNERS.lock().unwrap_or_else(|e| e.into_inner());
+    spawners
+        .get_or_insert_with(Default::default)
+        .entry(nice)
+        .or_insert_with(|| start_spawner(nice))
+        .clone()
 }
 
 /// Starts the spawner thread for priority level `nice`; `None` when no thread can be started.
