@@ -26,4 +26,29 @@ describe('worker threads', () => {
       await waitFor(() => pids.every((p) => !isAlive(p)), `round ${round}: runner and grandchild gone`, 5000)
     }
   })
+
+  it('a worker terminated while it receives multi-MiB texts (external strings) leaves the host fine', async () => {
+    const lineBytes = 3 * 1024 * 1024
+    for (let round = 0; round < 3; round++) {
+      const earlier = new Set(recordedPids())
+      const w = new Worker(join(HERE, 'fixtures', 'worker.mjs'), {
+        workerData: { options: { runnerRoot: RUNNER_ROOT, claudePath: FAKE_CLAUDE, runtime: NODE }, flood: { n: 1000, bytes: lineBytes } },
+      })
+      const some = new Promise((resolve, reject) => {
+        w.on('message', (msg) => {
+          if (msg.start && !msg.start.ok) reject(new Error(JSON.stringify(msg.start)))
+          if (msg.texts >= 5) resolve(msg)
+        })
+        w.on('error', reject)
+      })
+      const got = await some
+      // Whole texts arrived inside the worker before it is cut off mid-flood.
+      expect(got.chars).toBeGreaterThan(got.texts * (lineBytes - 1024))
+      await waitFor(() => recordedPids().length === earlier.size + 2, 'runner and grandchild pids')
+      const pids = recordedPids().filter((p) => !earlier.has(p))
+      await w.terminate()
+      await waitFor(() => pids.every((p) => !isAlive(p)), `round ${round}: runner and grandchild gone`, 5000)
+    }
+  }, 60_000)
 })
+
