@@ -172,7 +172,8 @@ describe('long texts', () => {
   it('arrive whole and in order: ASCII and UTF-8, text and thinking, beside short messages', async () => {
     const m = makeManager()
     const big = (ch, n) => ch.repeat(n)
-    const texts = [big('a', 16 * 1024), big('é', 40_000), big('z', 3 * 1024 * 1024), 'short', big('q', 16 * 1024 - 1)]
+    const escaped = big('a line with "quotes", a \\ and a tab\t\n', 2000)
+    const texts = [big('a', 16 * 1024), big('é', 40_000), big('z', 3 * 1024 * 1024), 'short', big('q', 16 * 1024 - 1), escaped]
     const blocks = (i) => [
       { type: 'text', text: texts[i % texts.length] },
       { type: 'thinking', thinking: texts[(i + 1) % texts.length] },

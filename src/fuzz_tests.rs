@@ -128,7 +128,8 @@ fn json() -> impl Strategy<Value = Value> {
             Just("add"),
             Just("delete"),
             Just(""),
-            Just("é🚀")
+            Just("é🚀"),
+            Just("two\nlines, \"quoted\", a \\ and a\ttab")
         ]
         .prop_map(Value::from),
     ];
@@ -384,11 +385,16 @@ fn long_texts_leave_the_json_from_the_threshold_on() {
         Fast::Messages(4)
     );
     let indexes: Vec<_> = run.long.iter().map(|t| (t.index, t.ascii)).collect();
-    assert_eq!(indexes, vec![(0, true), (3, false)]);
+    assert_eq!(indexes, vec![(0, true), (2, true), (3, false)]);
     assert_eq!(run.long[0].bytes, long.as_bytes());
-    assert_eq!(run.long[1].bytes, utf8.as_bytes());
-    // Only the short and the escaped text are still in the JSON.
-    assert!(run.body.len() < 3 * LONG_TEXT_BYTES);
+    // An escaped text leaves decoded.
+    assert_eq!(
+        run.long[1].bytes,
+        format!("{}\n", "c".repeat(LONG_TEXT_BYTES)).as_bytes()
+    );
+    assert_eq!(run.long[2].bytes, utf8.as_bytes());
+    // Only the short text is still in the JSON.
+    assert!(run.body.len() < 2 * LONG_TEXT_BYTES);
     let v = reassemble(&run).expect("reassembled");
     let texts: Vec<_> = (0..4).map(|i| v[i]["content"]["text"].clone()).collect();
     assert_eq!(
@@ -412,4 +418,19 @@ fn long_texts_leave_the_json_from_the_threshold_on() {
         std::str::from_utf8(&run.body).ok(),
         Some(r#"{"id":"u-text-0","type":"text","content":{"text":0},"timestamp":5}"#)
     );
+    // So is a bare string with escapes, decoded.
+    let line = format!(
+        r#"{{"type":"assistant","uuid":"u","message":{{"content":"{}\"q\"\u00e9"}}}}"#,
+        "d".repeat(LONG_TEXT_BYTES)
+    );
+    let mut run = MessageRun::default();
+    assert_eq!(
+        try_line(line.as_bytes(), true, 5, &mut run),
+        Fast::Messages(1)
+    );
+    assert_eq!(
+        run.long[0].bytes,
+        format!("{}\"q\"é", "d".repeat(LONG_TEXT_BYTES)).as_bytes()
+    );
+    assert!(!run.long[0].ascii);
 }

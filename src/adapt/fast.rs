@@ -10,9 +10,11 @@
 //! other event types, escapes in ids, duplicate keys, invalid UTF-8 — returns
 //! [`Fast::Fallback`] and takes the general path.
 //!
-//! Texts of at least [`LONG_TEXT_BYTES`] that need no unescaping are not copied into the JSON
-//! at all: they leave as [`LongText`]s, and the message's `content.text` is `0` until JS puts
-//! the string in (see `outbox`).
+//! Texts of at least [`LONG_TEXT_BYTES`] are not copied into the JSON at all: they leave as
+//! [`LongText`]s (decoded here if they have escapes), and the message's `content.text` is `0`
+//! until JS puts the string in (see `outbox`).
+
+use std::borrow::Cow;
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -230,17 +232,22 @@ fn write_as_string(out: &mut Vec<u8>, r: Option<&RawValue>) {
     }
 }
 
-/// The contents of `r` if it is a string literal long enough to travel beside the JSON and
-/// free of escapes (its contents are then exactly the string).
-fn detachable(r: Option<&RawValue>, long_min: usize) -> Option<&str> {
+/// The string `r` holds, if it is a string literal long enough to travel beside the JSON:
+/// borrowed from the line when it has no escapes, else decoded here (on the I/O thread, so
+/// the JS thread neither scans nor unescapes it).
+fn detachable(r: Option<&RawValue>, long_min: usize) -> Option<Cow<'_, str>> {
     let r = r.filter(|r| first(r) == b'"')?;
     let t = text(r);
     let inner = &t[1..t.len() - 1];
-    long_enough(inner, long_min)
-}
-
-fn long_enough(s: &str, long_min: usize) -> Option<&str> {
-    (s.len() >= long_min && memchr::memchr(b'\\', s.as_bytes()).is_none()).then_some(s)
+    if inner.len() < long_min {
+        return None;
+    }
+    if memchr::memchr(b'\\', inner.as_bytes()).is_none() {
+        return Some(Cow::Borrowed(inner));
+    }
+    // The parser validated the literal already; decoding cannot fail, but if it did the text
+    // would simply stay in the JSON.
+    serde_json::from_str::<String>(t).ok().map(Cow::Owned)
 }
 
 /// Writes `{"text":asString(r)}`, or `{"text":0}` when the text is detached.
@@ -254,12 +261,14 @@ fn write_text_content(out: &mut Vec<u8>, r: Option<&RawValue>, detached: bool) {
     out.push(b'}');
 }
 
-/// Moves `text` out as the long text of the run's last message.
-fn detach(run: &mut MessageRun, text: &str) {
+/// Moves `text` out as the long text of the run's last message (a decoded text is moved, a
+/// borrowed one copied).
+fn detach(run: &mut MessageRun, text: Cow<'_, str>) {
+    let ascii = text.is_ascii();
     run.long.push(LongText {
         index: run.count.saturating_sub(1),
-        bytes: text.as_bytes().to_vec(),
-        ascii: text.is_ascii(),
+        bytes: text.into_owned().into_bytes(),
+        ascii,
     });
 }
 
@@ -365,7 +374,7 @@ fn line_inner(
         Content::Text(t) => {
             // A bare string is one text block; it had no escapes, so it needs none.
             if assistant {
-                let long = long_enough(t, long_min);
+                let long = (t.len() >= long_min).then_some(*t);
                 emit(run, "text", 0, "text", &|o| {
                     if long.is_some() {
                         o.extend_from_slice(b"{\"text\":0}");
@@ -376,17 +385,25 @@ fn line_inner(
                     }
                 });
                 if let Some(t) = long {
-                    detach(run, t);
+                    detach(run, Cow::Borrowed(t));
                 }
             }
         }
         Content::Escaped(t) => {
             if assistant {
+                let long = t.len() >= long_min;
                 emit(run, "text", 0, "text", &|o| {
-                    o.extend_from_slice(b"{\"text\":");
-                    let _ = serde_json::to_writer(&mut *o, t);
-                    o.push(b'}');
+                    if long {
+                        o.extend_from_slice(b"{\"text\":0}");
+                    } else {
+                        o.extend_from_slice(b"{\"text\":");
+                        let _ = serde_json::to_writer(&mut *o, t);
+                        o.push(b'}');
+                    }
                 });
+                if long {
+                    detach(run, Cow::Borrowed(t.as_str()));
+                }
             }
         }
         Content::Blocks(blocks) => {
