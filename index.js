@@ -339,7 +339,8 @@ class SidecarManager {
 
   /**
    * One batch: its JSON text, or [text, ...longTexts] when long message texts travel beside
-   * the JSON (each replaces the `0` at `content.text` of a message listed in its entry).
+   * the JSON (each replaces a `0` at `content.text` or `content.output` of a message listed in
+   * its entry).
    */
   #deliver(payload) {
     if (!payload) return
@@ -365,8 +366,13 @@ class SidecarManager {
       switch (e[0]) {
         case 'm':
           if (e.length > 3) {
+            // Long texts travel beside the JSON: i → content.text of message i,
+            // -1 - i → content.output of message i (see src/outbox.rs).
             const msgs = e[2]
-            for (const at of e[3]) msgs[at].content.text = payload[nextLong++]
+            for (const at of e[3]) {
+              if (at >= 0) msgs[at].content.text = payload[nextLong++]
+              else msgs[-1 - at].content.output = payload[nextLong++]
+            }
           }
           if (rec) {
             for (const cb of rec.onMessage.slice()) {

@@ -179,19 +179,30 @@ describe('long texts', () => {
       { type: 'thinking', thinking: texts[(i + 1) % texts.length] },
       { type: 'tool_use', id: `t${i}`, name: 'Read', input: { n: i } },
     ]
-    const events = Array.from({ length: 12 }, (_, i) => ev({ type: 'assistant', uuid: `u${i}`, message: { content: blocks(i) } }))
+    const events = Array.from({ length: 12 }, (_, i) => [
+      ev({ type: 'assistant', uuid: `u${i}`, message: { content: blocks(i) } }),
+      // A tool's output: a long string travels beside the JSON too, an array of blocks does not.
+      ev({ type: 'user', uuid: `r${i}`, message: { content: [
+        { type: 'tool_result', tool_use_id: `t${i}`, content: texts[(i + 2) % texts.length] },
+        { type: 'tool_result', tool_use_id: `t${i}b`, content: [{ type: 'text', text: texts[(i + 3) % texts.length] }] },
+      ] } }),
+    ]).flat()
     expect(m.startSession('long', 'claude', script({ steps: turn('long', events) })).ok).toBe(true)
     const c = collect(m, 'long')
     await c.until((r) => r.statuses.length === 2, 'turn', 20_000)
-    expect(c.messages).toHaveLength(36)
+    expect(c.messages).toHaveLength(60)
     for (let i = 0; i < 12; i++) {
-      const [text, thinking, tool] = c.messages.slice(3 * i, 3 * i + 3)
+      const [text, thinking, tool, result, resultBlocks] = c.messages.slice(5 * i, 5 * i + 5)
       expect(text).toMatchObject({ id: `u${i}-text-0`, type: 'text' })
       expect(text.content.text === texts[i % texts.length]).toBe(true)
       expect(Object.keys(text)).toEqual(['id', 'type', 'content', 'timestamp'])
       expect(thinking).toMatchObject({ id: `u${i}-thinking-1`, type: 'thinking' })
       expect(thinking.content.text === texts[(i + 1) % texts.length]).toBe(true)
       expect(tool).toMatchObject({ id: `u${i}-tool-2`, type: 'tool_call', content: { toolUseId: `t${i}`, input: { n: i } } })
+      expect(result).toMatchObject({ id: `r${i}-result-0`, type: 'tool_result', content: { toolUseId: `t${i}` } })
+      expect(result.content.output === texts[(i + 2) % texts.length]).toBe(true)
+      expect(Object.keys(result.content)).toEqual(['toolUseId', 'output'])
+      expect(resultBlocks.content.output[0].text === texts[(i + 3) % texts.length]).toBe(true)
     }
   })
 })

@@ -4,7 +4,7 @@
 
 use crate::adapt::{self, Adapter};
 use crate::framing::tests::{Owned as Out, frame_all};
-use crate::outbox::MessageRun;
+use crate::outbox::{MessageRun, TextField};
 use proptest::prelude::*;
 use serde_json::Value;
 
@@ -282,12 +282,16 @@ fn reassemble(run: &MessageRun) -> Result<Value, TestCaseError> {
         let text =
             String::from_utf8(t.bytes.clone()).map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert_eq!(t.ascii, text.is_ascii());
+        let field = match t.field {
+            TextField::Text => "text",
+            TextField::Output => "output",
+        };
         let slot = v
             .get_mut(t.index as usize)
             .and_then(|m| m.get_mut("content"))
-            .and_then(|c| c.get_mut("text"))
+            .and_then(|c| c.get_mut(field))
             .ok_or_else(|| {
-                TestCaseError::fail(format!("no content.text at message {}", t.index))
+                TestCaseError::fail(format!("no content.{field} at message {}", t.index))
             })?;
         prop_assert_eq!(&*slot, &Value::from(0), "placeholder");
         *slot = Value::String(text);
@@ -433,4 +437,32 @@ fn long_texts_leave_the_json_from_the_threshold_on() {
         format!("{}\"q\"é", "d".repeat(LONG_TEXT_BYTES)).as_bytes()
     );
     assert!(!run.long[0].ascii);
+}
+
+#[test]
+fn long_tool_outputs_leave_the_json_too() {
+    use crate::adapt::fast::{Fast, LONG_TEXT_BYTES, try_line};
+    let file = "line of a file\n".repeat(LONG_TEXT_BYTES / 10);
+    let line = serde_json::json!({"type": "user", "uuid": "u", "message": {"content": [
+        {"type": "tool_result", "tool_use_id": "t1", "content": file},
+        {"type": "tool_result", "tool_use_id": "t2", "content": [{"type": "text", "text": file}]},
+        {"type": "tool_result", "tool_use_id": "t3", "content": "short"},
+    ]}})
+    .to_string();
+    let mut run = MessageRun::default();
+    assert_eq!(
+        try_line(line.as_bytes(), true, 5, &mut run),
+        Fast::Messages(3)
+    );
+    // Only the long string output is detached; block arrays and short strings stay.
+    assert_eq!(run.long.len(), 1);
+    assert_eq!(
+        (run.long[0].index, run.long[0].field),
+        (0, TextField::Output)
+    );
+    assert_eq!(run.long[0].bytes, file.as_bytes());
+    let v = reassemble(&run).expect("reassembled");
+    assert_eq!(v[0]["content"]["output"], Value::from(file.clone()));
+    assert_eq!(v[1]["content"]["output"][0]["text"], Value::from(file));
+    assert_eq!(v[2]["content"]["output"], Value::from("short"));
 }

@@ -10,9 +10,10 @@
 //! where `more` (0/1) says entries are left: the consumer then pulls the next batch itself.
 //! — messages, status change, process exited, session removed.
 //!
-//! Long texts travel beside the JSON (see [`LongText`]): message `i` of a `"m"` entry whose
-//! index is listed in the optional fourth element has `content.text` = the next long text of
-//! the batch (`0` in the JSON), in order.
+//! Long texts travel beside the JSON (see [`LongText`]): the optional fourth element of an
+//! `"m"` entry lists, in order, where the batch's next long texts go: `i` means
+//! `content.text` of message `i`, `-1 - i` means `content.output` of message `i` (`0` in the
+//! JSON until then).
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -84,10 +85,21 @@ impl Drop for Credit {
 pub struct LongText {
     /// Index of its message within its run.
     pub index: u32,
+    /// Which field of the message's `content` it is.
+    pub field: TextField,
     /// The string's UTF-8 bytes (a JSON string literal's contents that needed no unescaping).
     pub bytes: Vec<u8>,
     /// Whether every byte is ASCII (then JS takes it as Latin-1, a plain copy).
     pub ascii: bool,
+}
+
+/// The `content` field a [`LongText`] belongs in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextField {
+    /// `content.text` (text and thinking messages).
+    Text,
+    /// `content.output` (tool results).
+    Output,
 }
 
 /// Messages of one session produced by one read, in order.
@@ -182,7 +194,12 @@ impl Entry {
                         if n > 0 {
                             out.push(b',');
                         }
-                        out.extend_from_slice(digits.format(t.index).as_bytes());
+                        let at = i64::from(t.index);
+                        let at = match t.field {
+                            TextField::Text => at,
+                            TextField::Output => -1 - at,
+                        };
+                        out.extend_from_slice(digits.format(at).as_bytes());
                     }
                     out.push(b']');
                 }
@@ -489,8 +506,9 @@ mod tests {
     fn long_texts_travel_beside_the_json_with_their_message_indexes() {
         let (ob, _) = counting_outbox(1 << 20);
         let a = SessionKey::new("a", 1);
-        let long = |index, text: &str| LongText {
+        let long = |index, field, text: &str| LongText {
             index,
+            field,
             bytes: text.as_bytes().to_vec(),
             ascii: text.is_ascii(),
         };
@@ -499,7 +517,7 @@ mod tests {
             MessageRun {
                 body: br#"{"n":0},{"n":1,"content":{"text":0}}"#.to_vec(),
                 count: 2,
-                long: vec![long(1, "first")],
+                long: vec![long(1, TextField::Text, "first")],
             },
             None,
         );
@@ -507,9 +525,9 @@ mod tests {
         ob.push_messages(
             &a,
             MessageRun {
-                body: br#"{"n":2,"content":{"text":0}}"#.to_vec(),
+                body: br#"{"n":2,"content":{"output":0}}"#.to_vec(),
                 count: 1,
-                long: vec![long(0, "sécond")],
+                long: vec![long(0, TextField::Output, "sécond")],
             },
             None,
         );
@@ -520,10 +538,16 @@ mod tests {
         assert_eq!(
             v,
             serde_json::json!([0, 0, ["m", 1, [
-                {"n":0}, {"n":1,"content":{"text":0}}, {"n":2,"content":{"text":0}}, {"n":3}
-            ], [1, 2]]])
+                {"n":0}, {"n":1,"content":{"text":0}}, {"n":2,"content":{"output":0}}, {"n":3}
+            ], [1, -3]]])
         );
-        assert_eq!(batch.long, vec![long(1, "first"), long(2, "sécond")]);
+        assert_eq!(
+            batch.long,
+            vec![
+                long(1, TextField::Text, "first"),
+                long(2, TextField::Output, "sécond")
+            ]
+        );
         assert!(!batch.long[1].ascii);
     }
 
@@ -539,6 +563,7 @@ mod tests {
                     count: 1,
                     long: vec![LongText {
                         index: 0,
+                        field: TextField::Text,
                         bytes: vec![b'x'; 60],
                         ascii: true,
                     }],

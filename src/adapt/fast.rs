@@ -19,7 +19,7 @@ use std::borrow::Cow;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::outbox::{LongText, MessageRun};
+use crate::outbox::{LongText, MessageRun, TextField};
 
 /// Texts at least this long (bytes) travel beside the batch JSON instead of inside it.
 pub const LONG_TEXT_BYTES: usize = 16 * 1024;
@@ -261,12 +261,13 @@ fn write_text_content(out: &mut Vec<u8>, r: Option<&RawValue>, detached: bool) {
     out.push(b'}');
 }
 
-/// Moves `text` out as the long text of the run's last message (a decoded text is moved, a
-/// borrowed one copied).
-fn detach(run: &mut MessageRun, text: Cow<'_, str>) {
+/// Moves `text` out as the long text in `field` of the run's last message (a decoded text is
+/// moved, a borrowed one copied).
+fn detach(run: &mut MessageRun, text: Cow<'_, str>, field: TextField) {
     let ascii = text.is_ascii();
     run.long.push(LongText {
         index: run.count.saturating_sub(1),
+        field,
         bytes: text.into_owned().into_bytes(),
         ascii,
     });
@@ -385,7 +386,7 @@ fn line_inner(
                     }
                 });
                 if let Some(t) = long {
-                    detach(run, Cow::Borrowed(t));
+                    detach(run, Cow::Borrowed(t), TextField::Text);
                 }
             }
         }
@@ -402,7 +403,7 @@ fn line_inner(
                     }
                 });
                 if long {
-                    detach(run, Cow::Borrowed(t.as_str()));
+                    detach(run, Cow::Borrowed(t.as_str()), TextField::Text);
                 }
             }
         }
@@ -420,7 +421,7 @@ fn line_inner(
                                 write_text_content(o, b.text, long.is_some());
                             });
                             if let Some(t) = long {
-                                detach(run, t);
+                                detach(run, t, TextField::Text);
                             }
                         }
                         Some("thinking") => {
@@ -434,7 +435,7 @@ fn line_inner(
                                 write_text_content(o, src, long.is_some());
                             });
                             if let Some(t) = long {
-                                detach(run, t);
+                                detach(run, t, TextField::Text);
                             }
                         }
                         Some("tool_use") => emit(run, "tool", i, "tool_call", &|o| {
@@ -459,15 +460,25 @@ fn line_inner(
                         return Err(NotCovered);
                     }
                     let output = b.content;
+                    // A long string output (a file read, a command's output) travels beside
+                    // the JSON like a long text; arrays of blocks stay in it.
+                    let long = detachable(output, long_min);
                     emit(run, "result", i, "tool_result", &|o| {
                         o.extend_from_slice(b"{\"toolUseId\":");
                         write_as_string(o, b.tool_use_id);
                         if let Some(r) = output {
                             o.extend_from_slice(b",\"output\":");
-                            o.extend_from_slice(text(r).as_bytes());
+                            if long.is_some() {
+                                o.push(b'0');
+                            } else {
+                                o.extend_from_slice(text(r).as_bytes());
+                            }
                         }
                         o.push(b'}');
                     });
+                    if let Some(t) = long {
+                        detach(run, t, TextField::Output);
+                    }
                 }
             }
         }
