@@ -373,9 +373,17 @@ fn fast_path_takes_the_common_lines() {
     );
 }
 
+/// Runs the fast path on one Claude line, which must give `n` messages; returns the run.
+fn fast_messages(line: &[u8], n: usize) -> MessageRun {
+    use crate::adapt::fast::{Fast, try_line};
+    let mut run = MessageRun::default();
+    assert_eq!(try_line(line, true, 5, &mut run), Fast::Messages(n));
+    run
+}
+
 #[test]
 fn long_texts_leave_the_json_from_the_threshold_on() {
-    use crate::adapt::fast::{Fast, LONG_TEXT_BYTES, try_line};
+    use crate::adapt::fast::LONG_TEXT_BYTES;
     let long = "a".repeat(LONG_TEXT_BYTES);
     let short = "b".repeat(LONG_TEXT_BYTES - 1);
     let escaped = format!("{}\\n", "c".repeat(LONG_TEXT_BYTES));
@@ -383,11 +391,7 @@ fn long_texts_leave_the_json_from_the_threshold_on() {
     let line = format!(
         r#"{{"type":"assistant","uuid":"u","message":{{"content":[{{"type":"text","text":"{long}"}},{{"type":"thinking","thinking":"{short}"}},{{"type":"text","text":"{escaped}"}},{{"type":"thinking","thinking":"{utf8}"}}]}}}}"#
     );
-    let mut run = MessageRun::default();
-    assert_eq!(
-        try_line(line.as_bytes(), true, 5, &mut run),
-        Fast::Messages(4)
-    );
+    let run = fast_messages(line.as_bytes(), 4);
     let indexes: Vec<_> = run.long.iter().map(|t| (t.index, t.ascii)).collect();
     assert_eq!(indexes, vec![(0, true), (2, true), (3, false)]);
     assert_eq!(run.long[0].bytes, long.as_bytes());
@@ -412,11 +416,7 @@ fn long_texts_leave_the_json_from_the_threshold_on() {
     );
     // A bare string content is one text block and is detached the same way.
     let line = format!(r#"{{"type":"assistant","uuid":"u","message":{{"content":"{long}"}}}}"#);
-    let mut run = MessageRun::default();
-    assert_eq!(
-        try_line(line.as_bytes(), true, 5, &mut run),
-        Fast::Messages(1)
-    );
+    let run = fast_messages(line.as_bytes(), 1);
     assert_eq!(run.long.len(), 1);
     assert_eq!(
         std::str::from_utf8(&run.body).ok(),
@@ -427,11 +427,7 @@ fn long_texts_leave_the_json_from_the_threshold_on() {
         r#"{{"type":"assistant","uuid":"u","message":{{"content":"{}\"q\"\u00e9"}}}}"#,
         "d".repeat(LONG_TEXT_BYTES)
     );
-    let mut run = MessageRun::default();
-    assert_eq!(
-        try_line(line.as_bytes(), true, 5, &mut run),
-        Fast::Messages(1)
-    );
+    let run = fast_messages(line.as_bytes(), 1);
     assert_eq!(
         run.long[0].bytes,
         format!("{}\"q\"é", "d".repeat(LONG_TEXT_BYTES)).as_bytes()
@@ -441,7 +437,7 @@ fn long_texts_leave_the_json_from_the_threshold_on() {
 
 #[test]
 fn long_tool_outputs_leave_the_json_too() {
-    use crate::adapt::fast::{Fast, LONG_TEXT_BYTES, try_line};
+    use crate::adapt::fast::LONG_TEXT_BYTES;
     let file = "line of a file\n".repeat(LONG_TEXT_BYTES / 10);
     let line = serde_json::json!({"type": "user", "uuid": "u", "message": {"content": [
         {"type": "tool_result", "tool_use_id": "t1", "content": file},
@@ -449,11 +445,7 @@ fn long_tool_outputs_leave_the_json_too() {
         {"type": "tool_result", "tool_use_id": "t3", "content": "short"},
     ]}})
     .to_string();
-    let mut run = MessageRun::default();
-    assert_eq!(
-        try_line(line.as_bytes(), true, 5, &mut run),
-        Fast::Messages(3)
-    );
+    let run = fast_messages(line.as_bytes(), 3);
     // Only the long string output is detached; block arrays and short strings stay.
     assert_eq!(run.long.len(), 1);
     assert_eq!(

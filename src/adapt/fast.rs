@@ -69,6 +69,17 @@ enum Content<'a> {
     Other,
 }
 
+impl Content<'_> {
+    /// The string, when the content is a bare string.
+    fn bare_text(&self) -> Option<&str> {
+        match self {
+            Content::Text(t) => Some(t),
+            Content::Escaped(t) => Some(t),
+            _ => None,
+        }
+    }
+}
+
 /// Visitor methods mapping every JSON scalar (bool, number, null) to `$value`.
 macro_rules! scalars_are {
     ($value:expr) => {
@@ -372,38 +383,21 @@ fn line_inner(
         return Ok(Fast::Messages(0));
     };
     match content {
-        Content::Text(t) => {
-            // A bare string is one text block; it had no escapes, so it needs none.
-            if assistant {
-                let long = (t.len() >= long_min).then_some(*t);
-                emit(run, "text", 0, "text", &|o| {
-                    if long.is_some() {
-                        o.extend_from_slice(b"{\"text\":0}");
-                    } else {
-                        o.extend_from_slice(b"{\"text\":\"");
-                        o.extend_from_slice(t.as_bytes());
-                        o.extend_from_slice(b"\"}");
-                    }
-                });
-                if let Some(t) = long {
-                    detach(run, Cow::Borrowed(t), TextField::Text);
-                }
-            }
-        }
-        Content::Escaped(t) => {
-            if assistant {
+        Content::Text(_) | Content::Escaped(_) => {
+            // A bare string is one text block.
+            if let (true, Some(t)) = (assistant, content.bare_text()) {
                 let long = t.len() >= long_min;
                 emit(run, "text", 0, "text", &|o| {
+                    o.extend_from_slice(b"{\"text\":");
                     if long {
-                        o.extend_from_slice(b"{\"text\":0}");
+                        o.push(b'0');
                     } else {
-                        o.extend_from_slice(b"{\"text\":");
                         let _ = serde_json::to_writer(&mut *o, t);
-                        o.push(b'}');
                     }
+                    o.push(b'}');
                 });
                 if long {
-                    detach(run, Cow::Borrowed(t.as_str()), TextField::Text);
+                    detach(run, Cow::Borrowed(t), TextField::Text);
                 }
             }
         }
@@ -415,23 +409,15 @@ fn line_inner(
                 let ty = plain_str(b.ty)?;
                 if assistant {
                     match ty {
-                        Some("text") => {
-                            let long = detachable(b.text, long_min);
-                            emit(run, "text", i, "text", &|o| {
-                                write_text_content(o, b.text, long.is_some());
-                            });
-                            if let Some(t) = long {
-                                detach(run, t, TextField::Text);
-                            }
-                        }
-                        Some("thinking") => {
-                            let src = if is_null(b.thinking) {
-                                b.text
-                            } else {
+                        Some(kind @ ("text" | "thinking")) => {
+                            // thinking: `block.thinking ?? block.text`
+                            let src = if kind == "thinking" && !is_null(b.thinking) {
                                 b.thinking
+                            } else {
+                                b.text
                             };
                             let long = detachable(src, long_min);
-                            emit(run, "thinking", i, "thinking", &|o| {
+                            emit(run, kind, i, kind, &|o| {
                                 write_text_content(o, src, long.is_some());
                             });
                             if let Some(t) = long {
