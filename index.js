@@ -346,17 +346,14 @@ class SidecarManager {
     if (!payload) return
     const text = typeof payload === 'string' ? payload : payload[0]
     if (text[0] === '!') {
-      // The addon could not make this batch (the engine refused a string): it is lost, say so.
-      report('delivery', '(batch)', new Error(`a batch of runner output was lost: ${text.slice(1)}`))
-      if (this.#state !== 'disposed') setImmediate(this.#pullNext)
-      return
+      // The addon could not make this batch (the engine refused a string).
+      return this.#lost(new Error(`a batch of runner output was lost: ${text.slice(1)}`))
     }
     let batch
     try {
       batch = JSON.parse(text)
     } catch (err) {
-      report('delivery', '(batch)', err)
-      return
+      return this.#lost(err)
     }
     let nextLong = 1
     // [alive, more, ...entries]
@@ -418,12 +415,19 @@ class SidecarManager {
     try {
       payload = this.#native.pull()
     } catch (err) {
-      // Only an internal failure (a caught panic) gets here; later entries may still come.
-      report('delivery', '(batch)', err)
-      setImmediate(this.#pullNext)
-      return
+      // Only an internal failure (a caught panic) gets here.
+      return this.#lost(err)
     }
     this.#deliver(payload)
+  }
+
+  /**
+   * Reports a batch that could not be delivered and pulls on: whether more was queued is
+   * unknown, and no new wake-up comes while the queue is marked as being drained.
+   */
+  #lost(err) {
+    report('delivery', '(batch)', err)
+    if (this.#state !== 'disposed') setImmediate(this.#pullNext)
   }
 }
 
