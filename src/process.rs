@@ -464,6 +464,13 @@ mod tests {
         });
     }
 
+    /// SIGKILLs `s`'s group and reaps it.
+    async fn kill_and_reap(s: &mut Spawned) {
+        signal_group(s.pid, Signal::SIGKILL).expect("kill");
+        wait_exited(s.pid).await.expect("wait");
+        reap(&mut s.child).expect("reap");
+    }
+
     #[cfg(target_os = "linux")]
     #[test]
     fn async_spawns_inherit_the_spawner_priority() {
@@ -474,14 +481,12 @@ mod tests {
                 let mut spec = sh("exec sleep 30");
                 spec.nice = steps;
                 let mut s = spawn_async(spec).await.expect("reply").expect("spawn");
-                let nice = crate::priority::nice_of(s.pid).expect("runner nice");
+                let nice = crate::priority::nice_of(s.pid);
+                kill_and_reap(&mut s).await;
                 assert_eq!(
-                    nice,
+                    nice.expect("runner nice"),
                     (host + i32::from(steps)).min(crate::priority::MAX_NICE)
                 );
-                signal_group(s.pid, Signal::SIGKILL).expect("kill");
-                wait_exited(s.pid).await.expect("wait");
-                reap(&mut s.child).expect("reap");
             }
         });
     }
@@ -513,9 +518,7 @@ mod tests {
                 "a dropped watch does not mean exited"
             );
             reap(&mut quick.child).expect("reap");
-            signal_group(slow.pid, Signal::SIGKILL).expect("kill");
-            wait_exited(slow.pid).await.expect("wait");
-            reap(&mut slow.child).expect("reap");
+            kill_and_reap(&mut slow).await;
         });
     }
 
