@@ -21,12 +21,9 @@ pub fn lower_current_thread(steps: u8) -> io::Result<i32> {
     let target = (current_thread_nice()? + i32::from(steps)).min(MAX_NICE);
     #[cfg(target_os = "linux")]
     {
-        // SAFETY: gettid and setpriority take and return plain integers; no memory is shared.
+        // SAFETY: setpriority takes and returns plain integers; no memory is shared.
         // With PRIO_PROCESS and a thread id Linux changes that one thread only.
-        let rc = unsafe {
-            let tid = libc::gettid();
-            libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, target)
-        };
+        let rc = unsafe { libc::setpriority(libc::PRIO_PROCESS, thread_id(), target) };
         if rc == -1 {
             return Err(io::Error::last_os_error());
         }
@@ -40,16 +37,26 @@ pub fn lower_current_thread(steps: u8) -> io::Result<i32> {
     }
 }
 
+/// The calling thread's kernel thread id.
+///
+/// The raw system call rather than `libc::gettid`: that wrapper only exists since glibc 2.30,
+/// and the shipped addon must load on older glibc (see the README's glibc floor).
+#[cfg(target_os = "linux")]
+fn thread_id() -> libc::id_t {
+    // SAFETY: gettid takes no arguments, cannot fail and touches no memory.
+    let tid = unsafe { libc::syscall(libc::SYS_gettid) };
+    tid as libc::id_t
+}
+
 /// The calling thread's nice value.
 pub fn current_thread_nice() -> io::Result<i32> {
     #[cfg(target_os = "linux")]
     {
         // getpriority returns the nice value, and -1 is a valid one: errno tells them apart.
-        // SAFETY: errno is thread-local, gettid/getpriority take plain integers.
+        // SAFETY: errno is thread-local, getpriority takes plain integers.
         unsafe {
             *libc::__errno_location() = 0;
-            let tid = libc::gettid();
-            let nice = libc::getpriority(libc::PRIO_PROCESS, tid as libc::id_t);
+            let nice = libc::getpriority(libc::PRIO_PROCESS, thread_id());
             if nice == -1 && *libc::__errno_location() != 0 {
                 return Err(io::Error::last_os_error());
             }
