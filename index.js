@@ -7,7 +7,7 @@
 // alive, and the process-exit hook. Everything else is in Rust (src/).
 
 const path = require('node:path')
-const { NativeManager } = require('./binding.js')
+const { NativeManager } = require('./loader.js').load()
 
 /** Every live manager, so the exit hook can end their runners. */
 const liveManagers = new Set()

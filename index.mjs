@@ -1,8 +1,6 @@
-// ESM entry: the same class as the CommonJS entry (one copy of the addon either way).
-import { createRequire } from 'node:module'
+// ESM entry: a static import of the CommonJS entry, so Node, Bun and bundlers (`bun build`,
+// `bun build --compile`) all see one module graph and there is one copy of the class.
+import cjs from './index.js'
 
-const require = createRequire(import.meta.url)
-const mod = require('./index.js')
-
-export const SidecarManager = mod.SidecarManager
-export default mod.SidecarManager
+export const SidecarManager = cjs.SidecarManager
+export default cjs.SidecarManager
