@@ -149,9 +149,12 @@ function loadError(message, code, causes) {
   return err
 }
 
-/** Loads the addon for this machine or throws an Error (with `.code`) saying what to install. */
-function load() {
-  const name = platformName()
+/**
+ * Loads the addon for this machine or throws an Error (with `.code`) saying what to install.
+ * `src` overrides what `platformName` reads (tests only).
+ */
+function load(src = {}) {
+  const name = platformName(src)
   if (!PLATFORMS.includes(name)) {
     throw loadError(`${PACKAGE} has no native build for ${name} (built: ${PLATFORMS.join(', ')}).`, 'ERR_SIDECAR_UNSUPPORTED_PLATFORM', [])
   }

@@ -1,16 +1,34 @@
 import { describe, it, expect } from 'vitest'
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { createRequire } from 'node:module'
-import esmDefault, { SidecarManager as EsmManager } from '../index.mjs'
+import { HERE } from './helpers.mjs'
 
 const require = createRequire(import.meta.url)
+const { SidecarManager } = require('../index.js')
 
 describe('package entry points', () => {
-  it('CommonJS require and ESM import give the same class', () => {
-    const cjs = require('../index.js')
-    expect(typeof cjs.SidecarManager).toBe('function')
-    expect(EsmManager).toBe(cjs.SidecarManager)
-    expect(esmDefault).toBe(cjs.SidecarManager)
-    expect(cjs.SidecarManager.name).toBe('SidecarManager')
+  it('CommonJS require and ESM import give the same class, in the engine itself', () => {
+    // A child of this very engine (node or bun): vitest transforms ESM imports of CommonJS
+    // itself, so only the engine's own loader shows what an app gets.
+    const dir = mkdtempSync(join(tmpdir(), 'sidecar-esm-'))
+    try {
+      const script = join(dir, 'entry.mjs')
+      writeFileSync(
+        script,
+        `import esmDefault, { SidecarManager as Esm } from ${JSON.stringify(join(HERE, '..', 'index.mjs'))}
+import { createRequire } from 'node:module'
+const cjs = createRequire(import.meta.url)(${JSON.stringify(join(HERE, '..', 'index.js'))})
+console.log(JSON.stringify({ named: Esm === cjs.SidecarManager, default: esmDefault === cjs.SidecarManager, name: Esm.name }))
+`,
+      )
+      const out = JSON.parse(execFileSync(process.execPath, [script], { encoding: 'utf8', timeout: 20_000 }))
+      expect(out).toEqual({ named: true, default: true, name: 'SidecarManager' })
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   it('runs under the runtime this suite was started for', () => {
@@ -22,7 +40,7 @@ describe('package entry points', () => {
 
   it('has every method of the TypeScript manager', () => {
     for (const name of ['startSession', 'stopSession', 'writePrompt', 'listSessions', 'onMessage', 'onStatus', 'removeSession', 'getSession', 'describe', 'dispose']) {
-      expect(typeof EsmManager.prototype[name], name).toBe('function')
+      expect(typeof SidecarManager.prototype[name], name).toBe('function')
     }
   })
 })

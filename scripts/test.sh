@@ -16,8 +16,8 @@ step "build the addon (release)"
 npm run build
 
 if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
-  step "generated binding files are committed and current"
-  git diff --exit-code -- binding.js binding.d.ts
+  step "generated binding types are committed and current"
+  git diff --exit-code -- binding.d.ts
 fi
 
 step "cargo fmt --check"
@@ -37,5 +37,8 @@ EXPECT_RUNTIME=node npx vitest run
 
 step "vitest on Bun (same suite)"
 EXPECT_RUNTIME=bun node_modules/.bin/bun --bun vitest run
+
+step "package check: tarballs for every Linux target, installed and run in fresh apps"
+bash scripts/package-check.sh
 
 printf '\nAll checks and tests passed.\n'

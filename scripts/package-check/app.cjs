@@ -1,0 +1,2 @@
+const { SidecarManager } = require('@agor/sidecar-native')
+require('./session.cjs').run(SidecarManager, 'require')

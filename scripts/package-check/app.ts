@@ -1,0 +1,3 @@
+import { SidecarManager } from '@agor/sidecar-native'
+import session from './session.cjs'
+session.run(SidecarManager, process.env.APP_LABEL || 'bun')

@@ -1,0 +1,125 @@
+#!/usr/bin/env node
+// `npm run package [-- --target <triple> ...] [-- --clean]`: builds the addon for each target
+// (default: this machine's) and writes installable tarballs into dist/:
+//   agor-sidecar-native-<version>.tgz            the main package (JS, types), whose
+//                                                optionalDependencies name every platform
+//                                                package in dist/ at exactly its version
+//   agor-sidecar-native-<platform>-<version>.tgz one per platform built, holding its .node
+// Nothing is published. Packing uses the napi-rs CLI's own steps in a staging copy, so the
+// repository's package.json and npm/ stay as committed: `napi create-npm-dirs`, `napi
+// artifacts`, `napi pre-publish --skip-optional-publish` (writes optionalDependencies), then
+// `npm pack`. Built addons are kept in dist/.artifacts/<version>/ so targets can be built one
+// run at a time; --clean starts from nothing.
+
+import { execFileSync } from 'node:child_process'
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { TARGETS } from './platforms.mjs'
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+const dist = join(root, 'dist')
+const napi = join(root, 'node_modules', '.bin', 'napi')
+
+function fail(message) {
+  console.error(`package: ${message}`)
+  process.exit(1)
+}
+
+function run(cmd, args, opts = {}) {
+  console.log(`$ ${[cmd, ...args].join(' ')}`)
+  execFileSync(cmd, args, { stdio: 'inherit', ...opts })
+}
+
+function output(cmd, args) {
+  try {
+    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+  } catch {
+    return null
+  }
+}
+
+function parseArgs(argv) {
+  const targets = []
+  let clean = false
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]
+    if (a === '--target' || a === '-t') {
+      if (!argv[i + 1]) fail(`${a} needs a target triple`)
+      targets.push(argv[++i])
+    } else if (a.startsWith('--target=')) targets.push(a.slice('--target='.length))
+    else if (a === '--clean') clean = true
+    else fail(`unknown argument ${a} (usage: npm run package -- [--target <triple>]... [--clean])`)
+  }
+  return { targets, clean }
+}
+
+function hostTriple() {
+  const out = output('rustc', ['-vV'])
+  const host = out && /^host: (\S+)$/m.exec(out)
+  if (!host) fail('cannot run `rustc -vV`: install Rust (https://rustup.rs)')
+  return host[1]
+}
+
+/** Stops with the exact command to run when a target's toolchain is missing. */
+function checkToolchain(triple) {
+  const installed = output('rustup', ['target', 'list', '--installed'])
+  if (installed !== null && !installed.split('\n').includes(triple)) fail(`Rust target ${triple} is missing: rustup target add ${triple}`)
+  if (output('cargo', ['zigbuild', '--help']) === null) fail('cargo-zigbuild is missing: pip install ziglang cargo-zigbuild')
+  if (output('zig', ['version']) === null && output('python3', ['-m', 'ziglang', 'version']) === null) {
+    fail('zig is missing: pip install ziglang')
+  }
+}
+
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
+const { targets: requested, clean } = parseArgs(process.argv.slice(2))
+const targets = requested.length ? requested : [hostTriple()]
+for (const t of targets) {
+  if (!pkg.napi.targets.includes(t)) fail(`${t} is not in napi.targets of package.json (${pkg.napi.targets.join(', ')})`)
+  if (!TARGETS[t]) fail(`${t} has no build recipe in scripts/platforms.mjs`)
+}
+if (!existsSync(napi)) fail('node_modules is missing: npm install --no-save')
+
+if (clean) rmSync(dist, { recursive: true, force: true })
+const artifacts = join(dist, '.artifacts', pkg.version)
+mkdirSync(artifacts, { recursive: true })
+
+for (const t of targets) {
+  checkToolchain(t)
+  const started = Date.now()
+  run(napi, ['build', '--platform', '--release', '-x', '--target', TARGETS[t].zigTarget, '--no-js', '--dts', 'unused.d.ts', '--output-dir', artifacts], {
+    cwd: root,
+  })
+  rmSync(join(artifacts, 'unused.d.ts'), { force: true })
+  console.log(`built ${TARGETS[t].platform} in ${((Date.now() - started) / 1000).toFixed(0)} s`)
+}
+
+// Every platform built for this version so far (this run or an earlier one) is packed.
+const built = pkg.napi.targets.filter((t) => existsSync(join(artifacts, `${pkg.napi.binaryName}.${TARGETS[t].platform}.node`)))
+
+// The staging copy: what `files` lists, the README, and a package.json whose napi.targets are
+// the platforms built, so pre-publish writes exactly their optionalDependencies.
+const stage = join(dist, '.stage')
+rmSync(stage, { recursive: true, force: true })
+mkdirSync(stage, { recursive: true })
+for (const f of [...pkg.files, 'README.md']) cpSync(join(root, f), join(stage, f))
+const staged = { ...pkg, napi: { ...pkg.napi, targets: built } }
+delete staged.devDependencies
+writeFileSync(join(stage, 'package.json'), `${JSON.stringify(staged, null, 2)}\n`)
+
+run(napi, ['create-npm-dirs'], { cwd: stage })
+run(napi, ['artifacts', '--output-dir', artifacts, '--npm-dir', 'npm'], { cwd: stage })
+run(napi, ['pre-publish', '-t', 'npm', '--skip-optional-publish', '--npm-dir', 'npm'], { cwd: stage })
+
+const platformDirs = built.map((t) => join(stage, 'npm', TARGETS[t].platform))
+for (const dir of [stage, ...platformDirs]) {
+  run('npm', ['pack', '--silent', '--pack-destination', dist], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] })
+}
+
+const expect = [`agor-sidecar-native-${pkg.version}.tgz`, ...built.map((t) => `agor-sidecar-native-${TARGETS[t].platform}-${pkg.version}.tgz`)]
+console.log('\ndist/:')
+for (const f of expect) {
+  const p = join(dist, f)
+  if (!existsSync(p)) fail(`npm pack did not write ${f} (found: ${readdirSync(dist).join(', ')})`)
+  console.log(`  ${f}  ${(statSync(p).size / 1024).toFixed(0)} KiB`)
+}
