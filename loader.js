@@ -90,7 +90,9 @@ function detectLibc(src = {}) {
   if (platform !== 'linux') return null
   const maps = (src.maps ?? readMaps)()
   if (maps) {
-    if (/\/(ld-musl-|libc\.musl-)[^/\n]*$/m.test(maps)) return 'musl'
+    // musl's C library is its dynamic loader: /lib/ld-musl-<arch>.so.1 (Alpine), or libc.so
+    // (Debian's musl package); glibc's libc.so is a linker script and is never mapped.
+    if (/\/(ld-musl-[^/\n]*|libc\.musl-[^/\n]*|libc\.so)$/m.test(maps)) return 'musl'
     if (/\/(libc\.so\.6|ld-linux[^/\n]*\.so\.\d)$/m.test(maps)) return 'glibc'
   }
   const report = (src.report ?? readReport)()

@@ -37,6 +37,11 @@ describe('libc detection (loader.js)', () => {
     expect(loader.platformName({ platform: 'linux', arch: 'arm64', maps: () => ARM_GLIBC_MAPS })).toBe('linux-arm64-gnu')
   })
 
+  it("Debian's musl package maps its loader as .../x86_64-linux-musl/libc.so", () => {
+    const maps = () => '7f0000000000-7f0000014000 r--p 00000000 08:01 5 /usr/lib/x86_64-linux-musl/libc.so'
+    expect(loader.detectLibc({ platform: 'linux', maps, report: none, ldd: none })).toBe('musl')
+  })
+
   it('without /proc: the report decides, then ldd, then glibc', () => {
     expect(loader.detectLibc({ platform: 'linux', maps: none, report: () => ({ header: { glibcVersionRuntime: '2.36' } }), ldd: () => 'musl' })).toBe('glibc')
     expect(loader.detectLibc({ platform: 'linux', maps: none, report: () => ({ header: {}, sharedObjects: ['/lib/ld-musl-aarch64.so.1'] }), ldd: none })).toBe('musl')

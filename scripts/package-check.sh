@@ -22,6 +22,11 @@ HOST_TRIPLE=$(rustc -vV | sed -n 's/^host: //p')
 NODE_ARM64_VERSION=20.20.2
 BUN_ARM64_VERSION=$(node -p "require('./node_modules/bun/package.json').version")
 SYSROOT_ARM64=/usr/aarch64-linux-gnu
+# A musl engine to load the musl package in: Bun's musl build (npm) on musl 1.2.5 (Debian
+# trixie's package, unpacked; bookworm's 1.2.3 cannot load Bun: no DT_RELR) with the
+# libstdc++ that a musllinux wheel of numpy carries (PyPI).
+MUSL_DEB_URL=http://deb.debian.org/debian/pool/main/m/musl/musl_1.2.5-3_amd64.deb
+MUSL_WHEEL=numpy==2.4.6
 MARK="sidecar-package-check-$$"
 export APP_RUNNER_ROOT=$CHECK/runner
 # A cache of its own: Bun's shared cache keys packages by name@version, and a rebuilt tarball
@@ -268,7 +273,13 @@ bun_bundle() {
   [ "$classes" = 1 ] || { echo "the bundle holds $classes copies of class SidecarManager"; return 1; }
   rm -rf "$moved" && cp -r "$app/out" "$moved" || return 1
   say "out/: $(cd "$moved" && ls | tr '\n' ' ')(one class SidecarManager)"
-  APP_LABEL=bundle run_app "$moved" "$BUN" app.js
+  APP_LABEL=bundle run_app "$moved" "$BUN" app.js || return 1
+  # What Electrobun runs for the main process: the Bun.build API with target "bun".
+  (cd "$app" && "$BUN" -e '
+    const r = await Bun.build({ entrypoints: ["./app.ts"], outdir: "./out-api", target: "bun" })
+    if (!r.success) { console.error(r.logs.join("\n")); process.exit(1) }') || return 1
+  rm -rf "$moved-api" && cp -r "$app/out-api" "$moved-api" || return 1
+  APP_LABEL=Bun.build run_app "$moved-api" "$BUN" app.js
 }
 
 bun_compile() {
@@ -301,6 +312,43 @@ musl_selected() {
   installed "$app" linux-x64-musl && say "npm --libc=musl installs @agor/sidecar-native-linux-x64-musl (and no gnu package)"
 }
 
+musl_runtime() {
+  local dir=$CACHE/musl-runtime
+  if [ ! -x "$dir/lib/ld-musl-x86_64.so.1" ] || [ ! -e "$dir/lib/libstdc++.so.6" ]; then
+    rm -rf "$dir" && mkdir -p "$dir/lib" "$dir/deb" "$dir/wheel" || return 1
+    curl -fsSL -o "$dir/musl.deb" "$MUSL_DEB_URL" || { echo "cannot download $MUSL_DEB_URL"; return 1; }
+    dpkg-deb -x "$dir/musl.deb" "$dir/deb" || return 1
+    # Alpine's layout: the loader is /lib/ld-musl-x86_64.so.1 (a file, not a symlink).
+    cp "$dir/deb/usr/lib/x86_64-linux-musl/libc.so" "$dir/lib/ld-musl-x86_64.so.1" || return 1
+    pip download --quiet --no-deps --only-binary=:all: --platform musllinux_1_2_x86_64 -d "$dir/wheel" "$MUSL_WHEEL" || return 1
+    python3 - "$dir" <<'PY' || return 1
+import glob, os, sys, zipfile
+d = sys.argv[1]
+z = zipfile.ZipFile(glob.glob(os.path.join(d, 'wheel', '*.whl'))[0])
+for n in z.namelist():
+    base = n.rsplit('/', 1)[-1]
+    if n.count('.libs/') and base.startswith('libgcc_s-'):
+        open(os.path.join(d, 'lib', base), 'wb').write(z.read(n))
+    elif n.count('.libs/') and base.startswith('libstdc++-'):
+        open(os.path.join(d, 'lib', 'libstdc++.so.6'), 'wb').write(z.read(n))
+PY
+    rm -rf "$dir/deb" "$dir/wheel" "$dir/musl.deb"
+  fi
+  local bun_dir=$CACHE/oven-bun-linux-x64-musl-$BUN_ARM64_VERSION
+  if [ ! -d "$bun_dir" ]; then
+    (cd "$CACHE" && npm pack --silent "@oven/bun-linux-x64-musl@$BUN_ARM64_VERSION" >/dev/null &&
+      mkdir -p "$bun_dir" && tar -xzf "oven-bun-linux-x64-musl-$BUN_ARM64_VERSION.tgz" -C "$bun_dir" &&
+      rm "oven-bun-linux-x64-musl-$BUN_ARM64_VERSION.tgz") || return 1
+  fi
+  MUSL_BUN=("$dir/lib/ld-musl-x86_64.so.1" --library-path "$dir/lib" "$bun_dir/package/bin/bun")
+  say "musl Bun $("${MUSL_BUN[@]}" -e "console.log(Bun.version)") (interpreter $(readelf -l "$bun_dir/package/bin/bun" | sed -n 's/.*interpreter: \(.*\)]/\1/p')) on musl $("$dir/lib/ld-musl-x86_64.so.1" 2>&1 | sed -n "s/^Version //p")"
+}
+
+musl_bun() {
+  local app=$WORK/musl
+  APP_LABEL=bun-musl run_app "$app" "${MUSL_BUN[@]}" app.ts
+}
+
 # ── run ──────────────────────────────────────────────────────────────────────
 
 echo "package check: @agor/sidecar-native $VERSION, host $HOST_TRIPLE, work dir $WORK"
@@ -319,10 +367,12 @@ step "Node app: tsc against the installed types" node_types
 step "Node app without the platform package: error names the package" node_missing_platform
 step "Bun app: bun add <main.tgz> <platform.tgz>; bun app.ts" bun_tarballs
 step "Bun app: bun add @agor/sidecar-native; bun install --frozen-lockfile" bun_registry
-step "Bun app: bun build --target=bun, run the copied out/" bun_bundle
+step "Bun app: bun build --target=bun and Bun.build(), run the copied output" bun_bundle
 step "Bun app: bun build --compile, run from / without node_modules" bun_compile
 step "arm64: npm install --cpu=arm64; qemu-aarch64 Node (require, import) and Bun" arm64_qemu
 step "musl: npm install --libc=musl selects the musl package" musl_selected
+step "musl runtime: Bun's musl build on musl 1.2.5" musl_runtime
+step "musl: the session under musl Bun (the loader picks linux-x64-musl)" musl_bun
 
 echo
 echo "package check: $passed passed, $failed failed"
