@@ -90,10 +90,14 @@ function detectLibc(src = {}) {
   if (platform !== 'linux') return null
   const maps = (src.maps ?? readMaps)()
   if (maps) {
-    // musl's C library is its dynamic loader: /lib/ld-musl-<arch>.so.1 (Alpine), or libc.so
-    // (Debian's musl package); glibc's libc.so is a linker script and is never mapped.
-    if (/\/(ld-musl-[^/\n]*|libc\.musl-[^/\n]*|libc\.so)$/m.test(maps)) return 'musl'
-    if (/\/(libc\.so\.6|ld-linux[^/\n]*\.so\.\d)$/m.test(maps)) return 'glibc'
+    // The dynamic loader decides (a process has exactly one): ld-musl-<arch>.so.1 or
+    // ld-linux-*.so.N. Without a loader of either name, libc.so.6 is glibc's, and a mapped
+    // libc.so is musl's (Debian's musl package installs its loader under that name; glibc's
+    // libc.so is a linker script and is never mapped).
+    if (/\/ld-musl-[^/\n]*$/m.test(maps)) return 'musl'
+    if (/\/ld-linux[^/\n]*\.so\.\d$/m.test(maps)) return 'glibc'
+    if (/\/libc\.so\.6$/m.test(maps)) return 'glibc'
+    if (/\/(libc\.musl-[^/\n]*|libc\.so)$/m.test(maps)) return 'musl'
   }
   const report = (src.report ?? readReport)()
   if (report) {
@@ -118,8 +122,14 @@ function readMaps() {
 function readReport() {
   try {
     if (!process.report || typeof process.report.getReport !== 'function') return null
+    // The report is the app's own setting too: leave it as it was.
+    const excludeNetwork = process.report.excludeNetwork
     process.report.excludeNetwork = true
-    return process.report.getReport()
+    try {
+      return process.report.getReport()
+    } finally {
+      process.report.excludeNetwork = excludeNetwork
+    }
   } catch {
     return null
   }
@@ -153,19 +163,21 @@ function loadError(message, code, causes) {
 
 /**
  * Loads the addon for this machine or throws an Error (with `.code`) saying what to install.
- * `src` overrides what `platformName` reads (tests only).
+ * `src` overrides what `platformName` reads and the two loaders (tests only).
  */
 function load(src = {}) {
   const name = platformName(src)
+  const fromLocal = src.requireLocal ?? requireLocal
+  const fromPackage = src.requirePackage ?? requirePackage
   if (!PLATFORMS.includes(name)) {
     throw loadError(`${PACKAGE} has no native build for ${name} (built: ${PLATFORMS.join(', ')}).`, 'ERR_SIDECAR_UNSUPPORTED_PLATFORM', [])
   }
   const version = require('./package.json').version
   const causes = []
-  const local = requireLocal(name)
+  const local = fromLocal(name)
   if (local.binding) return local.binding
   if (local.error && !notFound(local.error)) causes.push(local.error)
-  const pkg = requirePackage(name)
+  const pkg = fromPackage(name)
   if (pkg.binding) {
     if (pkg.version !== null && pkg.version !== version) {
       throw loadError(

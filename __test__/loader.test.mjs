@@ -4,6 +4,7 @@ import { readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { createRequire } from 'node:module'
 import { HERE } from './helpers.mjs'
+import { TARGETS } from '../scripts/platforms.mjs'
 
 const require = createRequire(import.meta.url)
 const loader = require('../loader.js')
@@ -19,10 +20,30 @@ const MUSL_MAPS = `7f8d3c400000-7f8d3c414000 r--p 00000000 00:2f 4321 /lib/ld-mu
 const ARM_GLIBC_MAPS = 'ffff8a000000-ffff8a190000 r-xp 00000000 08:01 99 /usr/lib/aarch64-linux-gnu/libc.so.6'
 
 describe('libc detection (loader.js)', () => {
-  it('reads this process: the host running these tests is glibc', () => {
-    // The CI machine and this one are Debian (glibc); the engine maps libc.so.6.
-    expect(loader.detectLibc()).toBe('glibc')
-    expect(loader.platformName()).toBe(`linux-${process.arch}-gnu`)
+  it('reads this process: agrees with the glibc version the engine itself reports', () => {
+    // Node and glibc Bun report glibcVersionRuntime exactly when they run on glibc.
+    const runtime = process.report.getReport().header.glibcVersionRuntime
+    const libc = runtime ? 'glibc' : 'musl'
+    expect(loader.detectLibc()).toBe(libc)
+    expect(loader.platformName()).toBe(`linux-${process.arch}-${libc === 'glibc' ? 'gnu' : 'musl'}`)
+  })
+
+  it('leaves the app\'s report settings as they were', () => {
+    const before = process.report.excludeNetwork
+    process.report.excludeNetwork = false
+    try {
+      loader.detectLibc({ platform: 'linux', maps: none, ldd: none })
+      expect(process.report.excludeNetwork).toBe(false)
+    } finally {
+      process.report.excludeNetwork = before
+    }
+  })
+
+  it('the loader decides over other libraries: gcompat\'s libc.so.6 in a musl process', () => {
+    const maps = () => `${MUSL_MAPS}\n7f8d3c800000-7f8d3c810000 r-xp 00000000 00:2f 4323 /lib/libc.so.6`
+    expect(loader.detectLibc({ platform: 'linux', maps, report: none, ldd: none })).toBe('musl')
+    const glibcWithBundledLibc = () => `${GLIBC_MAPS}\n7f2c1a400000-7f2c1a410000 r-xp 00000000 08:01 9 /opt/app/lib/libc.so`
+    expect(loader.detectLibc({ platform: 'linux', maps: glibcWithBundledLibc, report: none, ldd: none })).toBe('glibc')
   })
 
   it('trusts the mapped C library over a musl ldd (glibc AppImage on Alpine, napi-rs#3223)', () => {
@@ -61,20 +82,75 @@ describe('libc detection (loader.js)', () => {
 })
 
 describe('loading (loader.js)', () => {
+  const version = pkg.version
+  const binding = { NativeManager: class {} }
+  const notFound = (what) => Object.assign(new Error(`Cannot find module '${what}'`), { code: 'MODULE_NOT_FOUND' })
+  const noLocal = () => ({ error: notFound('./sidecar-native.node') })
+  const linux = { platform: 'linux', arch: 'x64', maps: () => GLIBC_MAPS }
+
   it('loads the development build for this machine', () => {
     expect(typeof loader.load().NativeManager).toBe('function')
+  })
+
+  it('a development build beside the package comes first', () => {
+    const got = loader.load({ ...linux, requireLocal: () => ({ binding }), requirePackage: () => ({ error: notFound('pkg') }) })
+    expect(got).toBe(binding)
+  })
+
+  it('otherwise the platform package of the same version', () => {
+    const seen = []
+    const got = loader.load({ ...linux, requireLocal: noLocal, requirePackage: (n) => (seen.push(n), { binding, version }) })
+    expect(got).toBe(binding)
+    expect(seen).toEqual(['linux-x64-gnu'])
   })
 
   it('a musl process without the musl package is told exactly what to install', () => {
     let err
     try {
-      loader.load({ platform: 'linux', arch: 'x64', maps: () => MUSL_MAPS })
+      loader.load({ platform: 'linux', arch: 'x64', maps: () => MUSL_MAPS, requireLocal: noLocal, requirePackage: () => ({ error: notFound('@agor/sidecar-native-linux-x64-musl') }) })
     } catch (e) {
       err = e
     }
     expect(err?.code).toBe('ERR_SIDECAR_NATIVE_NOT_FOUND')
     expect(err.message).toContain('(linux-x64-musl)')
-    expect(err.message).toContain(`npm install @agor/sidecar-native-linux-x64-musl@${pkg.version}`)
+    expect(err.message).toContain(`npm install @agor/sidecar-native-linux-x64-musl@${version}`)
+    expect(err.cause.code).toBe('MODULE_NOT_FOUND')
+  })
+
+  it('a platform package of another version is refused, naming both versions', () => {
+    expect(() => loader.load({ ...linux, requireLocal: noLocal, requirePackage: () => ({ binding, version: '0.0.1' }) })).toThrow(
+      expect.objectContaining({
+        code: 'ERR_SIDECAR_NATIVE_VERSION',
+        message: expect.stringContaining(`needs @agor/sidecar-native-linux-x64-gnu@${version}, but 0.0.1 is installed`),
+      }),
+    )
+  })
+
+  it('an addon that is there but cannot be loaded reports the engine\'s error', () => {
+    const dlopen = Object.assign(new Error('libc.so: cannot open shared object file'), { code: 'ERR_DLOPEN_FAILED' })
+    let err
+    try {
+      loader.load({ ...linux, requireLocal: noLocal, requirePackage: () => ({ error: dlopen }) })
+    } catch (e) {
+      err = e
+    }
+    expect(err?.code).toBe('ERR_SIDECAR_NATIVE_LOAD')
+    expect(err.message).toContain('linux-x64-gnu could not be loaded: libc.so: cannot open shared object file')
+    expect(err.cause).toBe(dlopen)
+  })
+
+  it('a broken development build and a broken package are both reported', () => {
+    const local = new Error('local: wrong ELF class')
+    const remote = new Error('package: undefined symbol')
+    let err
+    try {
+      loader.load({ ...linux, requireLocal: () => ({ error: local }), requirePackage: () => ({ error: remote }) })
+    } catch (e) {
+      err = e
+    }
+    expect(err?.code).toBe('ERR_SIDECAR_NATIVE_LOAD')
+    expect(err.cause).toBeInstanceOf(AggregateError)
+    expect(err.cause.errors).toEqual([local, remote])
   })
 
   it('a platform with no build says which ones exist', () => {
@@ -85,15 +161,26 @@ describe('loading (loader.js)', () => {
 })
 
 describe('package metadata: one list of platforms, one version', () => {
-  const platformOf = (triple) => {
-    const [arch, , os, abi] = triple.split('-')
-    return `${os}-${{ x86_64: 'x64', aarch64: 'arm64' }[arch]}-${abi}`
-  }
+  const platformOf = (triple) => TARGETS[triple].platform
 
-  it('the loader ships exactly napi.targets, with a literal require for each', () => {
+  it('scripts/platforms.mjs knows how to build every target of napi.targets', () => {
+    expect(Object.keys(TARGETS).sort()).toEqual([...pkg.napi.targets].sort())
+  })
+
+  it('the loader ships exactly napi.targets, each case requiring its own files', () => {
     const names = pkg.napi.targets.map(platformOf)
     expect([...loader.PLATFORMS].sort()).toEqual([...names].sort())
     const source = readFileSync(join(ROOT, 'loader.js'), 'utf8')
+    // Every case of the three switches returns the files of its own platform.
+    const cases = [...source.matchAll(/case '([^']+)':\s*return ([^\n]+)/g)]
+    expect(cases.length).toBe(3 * names.length)
+    for (const [, name, body] of cases) {
+      const required = [...body.matchAll(/require\('([^']+)'\)/g)].map((m) => m[1])
+      expect(required.length, body).toBeGreaterThan(0)
+      for (const r of required) {
+        expect([`./sidecar-native.${name}.node`, `@agor/sidecar-native-${name}`, `@agor/sidecar-native-${name}/package.json`], `${name}: ${r}`).toContain(r)
+      }
+    }
     for (const n of names) {
       expect(source).toContain(`require('./sidecar-native.${n}.node')`)
       expect(source).toContain(`require('@agor/sidecar-native-${n}')`)

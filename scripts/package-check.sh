@@ -6,9 +6,13 @@
 #
 # Installs what it needs when missing: Rust targets (rustup), zig and cargo-zigbuild (pip),
 # qemu-user and the arm64 C runtime (apt-get), arm64 Node and Bun (npm, cached in
-# target/package-check-cache). Prints one line per step and `N passed, M failed`; exits 1 if
-# anything failed. Every app run carries a marker in its environment: afterwards no process
-# with that marker may be left (checked through /proc, killed by pid if found).
+# target/package-check-cache), a musl runtime (Debian's package pool and a musllinux wheel from
+# PyPI). Prints one line per step and `N passed, M failed`; exits 1 if anything failed. Every
+# app run carries a marker in its environment, and the addon's orphan watchdog (which starts
+# with an empty environment) is recognised by its script: after each run no process of either
+# kind may be left (checked through /proc, killed by pid if found). Runners are the host's
+# `node` from PATH in every app, also under qemu and musl, where only the addon and the engine
+# are emulated or musl-linked.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -34,6 +38,13 @@ export APP_RUNNER_ROOT=$CHECK/runner
 export BUN_INSTALL_CACHE_DIR=$WORK/bun-cache
 export npm_config_audit=false npm_config_fund=false npm_config_update_notifier=false
 REGISTRY_PID=
+# Set by the toolchains and musl runtime steps; empty when those failed.
+NODE_ARM64=
+BUN_ARM64=
+MUSL_BUN=()
+# Platform names and triples of napi.targets, from scripts/platforms.mjs.
+read -r -a TRIPLES <<<"$(node -p "require('./package.json').napi.targets.join(' ')")"
+platform_of() { node --input-type=module -e "import { TARGETS } from './scripts/platforms.mjs'; console.log(TARGETS['$1'].platform)"; }
 
 passed=0
 failed=0
@@ -41,6 +52,7 @@ declare -a failures=()
 
 cleanup() {
   [ -n "$REGISTRY_PID" ] && kill "$REGISTRY_PID" 2>/dev/null
+  for p in $(marked_pids); do kill -9 "$p" 2>/dev/null; done
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -65,23 +77,35 @@ step() {
 # say <text>: a detail line under the step (shown for passing steps too).
 say() { printf '  %s\n' "$*"; }
 
-# Pids of processes carrying this run's marker (other than this shell's own children that
-# are merely reading /proc).
+# Pids of processes carrying this run's marker.
 marked_pids() {
   local f pid
   for f in /proc/[0-9]*/environ; do
     pid=${f#/proc/}
     pid=${pid%/environ}
-    if tr '\0' '\n' <"$f" 2>/dev/null | grep -qx "PKG_CHECK_MARK=$MARK"; then echo "$pid"; fi
+    if { tr '\0' '\n' <"$f"; } 2>/dev/null | grep -qx "PKG_CHECK_MARK=$MARK"; then echo "$pid"; fi
   done
 }
 
-# no_leftovers: waits up to 5 s for every marked process to end; kills survivors by pid.
+# Pids of the addon's orphan watchdogs (`/bin/sh -c "trap '' INT HUP TERM …"`) not in $1.
+new_watchdogs() {
+  local f pid
+  for f in /proc/[0-9]*/cmdline; do
+    pid=${f#/proc/}
+    pid=${pid%/cmdline}
+    if { tr '\0' ' ' <"$f"; } 2>/dev/null | grep -q "^/bin/sh -c trap '' INT HUP TERM"; then
+      case " $1 " in *" $pid "*) ;; *) echo "$pid" ;; esac
+    fi
+  done
+}
+
+# no_leftovers <watchdogs before>: waits up to 5 s for every marked process and every new
+# watchdog to end; kills survivors by pid.
 no_leftovers() {
   local left i
   for i in $(seq 1 50); do
-    left=$(marked_pids)
-    [ -z "$left" ] && return 0
+    left="$(marked_pids) $(new_watchdogs "$1")"
+    [ -z "${left// /}" ] && return 0
     sleep 0.1
   done
   echo "processes left behind: $(echo $left)"
@@ -90,12 +114,14 @@ no_leftovers() {
 }
 
 # run_app <dir> <command...>: runs an app command in <dir> with the marker, then checks that
-# it left no process behind.
+# it left no process behind (also when the app failed).
 run_app() {
-  local dir=$1
+  local dir=$1 rc=0 before
   shift
-  (cd "$dir" && PKG_CHECK_MARK=$MARK timeout 60 "$@") || return 1
-  no_leftovers
+  before=$(new_watchdogs "")
+  (cd "$dir" && PKG_CHECK_MARK=$MARK timeout 60 "$@") || rc=1
+  no_leftovers "$before" || rc=1
+  return $rc
 }
 
 new_app() {
@@ -114,7 +140,10 @@ tgz() { echo "$ROOT/dist/agor-sidecar-native${1:+-$1}-$VERSION.tgz"; }
 toolchains() {
   rustup target add aarch64-unknown-linux-gnu x86_64-unknown-linux-musl || return 1
   if ! cargo zigbuild --help >/dev/null 2>&1 || ! python3 -m ziglang version >/dev/null 2>&1; then
-    pip install --quiet ziglang cargo-zigbuild || return 1
+    # A distribution's own Python refuses system-wide installs (PEP 668): then into ~/.local.
+    pip install --quiet ziglang cargo-zigbuild ||
+      pip install --quiet --user --break-system-packages ziglang cargo-zigbuild || return 1
+    export PATH=$HOME/.local/bin:$PATH
   fi
   if ! command -v qemu-aarch64 >/dev/null || [ ! -e $SYSROOT_ARM64/lib/ld-linux-aarch64.so.1 ] ||
     [ ! -e $SYSROOT_ARM64/lib/libstdc++.so.6 ]; then
@@ -140,8 +169,15 @@ toolchains() {
 
 version_bump() {
   local copy=$WORK/bump
-  mkdir -p "$copy" && cp -r package.json npm "$copy"/ && ln -s "$ROOT/node_modules" "$copy/node_modules" || return 1
-  (cd "$copy" && npm version 9.8.7 --no-git-tag-version --ignore-scripts=false) || return 1
+  mkdir -p "$copy" && cp -r package.json npm scripts "$copy"/ && ln -s "$ROOT/node_modules" "$copy/node_modules" || return 1
+  printf 'node_modules\n' >"$copy/.gitignore"
+  (cd "$copy" && git init -q && git add -A && git -c user.name=check -c user.email=check@localhost commit -qm base) || return 1
+  (cd "$copy" && GIT_AUTHOR_NAME=check GIT_AUTHOR_EMAIL=check@localhost GIT_COMMITTER_NAME=check \
+    GIT_COMMITTER_EMAIL=check@localhost npm version 9.8.7) || return 1
+  local committed
+  committed=$(cd "$copy" && git show --name-only --format= HEAD | sort | tr '\n' ' ')
+  say "the v9.8.7 commit holds: $committed"
+  (cd "$copy" && git diff --quiet HEAD) || { echo "npm version left changes out of its commit"; return 1; }
   node -e '
     const fs = require("fs"), path = require("path"), dir = process.argv[1]
     const root = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8"))
@@ -165,37 +201,53 @@ npm_dirs_generated() {
 package_target() { npm run --silent package -- "$@"; }
 
 tarballs_agree() {
-  node "$CHECK/verify-tarballs.mjs" "$ROOT/dist" "$VERSION"
+  node "$CHECK/verify-tarballs.mjs" "$ROOT/dist"
 }
 
+# elf_checks: the .node inside each platform tarball (what ships): the gnu ones need nothing
+# newer than the glibc floor and no unversioned C symbol; the musl one no glibc at all.
 elf_checks() {
-  local art=$ROOT/dist/.artifacts/$VERSION f max bad
-  for f in "$art"/sidecar-native.linux-x64-gnu.node "$art"/sidecar-native.linux-arm64-gnu.node; do
-    max=$(objdump -T "$f" | grep -o 'GLIBC_[0-9.]*' | sed 's/GLIBC_//' | sort -uV | tail -n1)
-    if [ "$(printf '%s\n%s\n' "$max" "$GLIBC_FLOOR" | sort -V | tail -n1)" != "$GLIBC_FLOOR" ]; then
-      echo "$f needs GLIBC_$max, newer than the floor $GLIBC_FLOOR"
-      objdump -T "$f" | grep "GLIBC_$max"
-      return 1
-    fi
-    # An undefined symbol without a version would bind to whatever the loading glibc has (or
-    # fail there): only the engine's napi functions may be unversioned.
-    bad=$(objdump -T "$f" | awk '$2 != "w" && /\*UND\*/ && !/\(GLIBC_/ && !/\(GCC_/ {print $NF}' | grep -v -E '^(napi_|node_api_)' || true)
-    if [ -n "$bad" ]; then
-      echo "$f has unversioned undefined symbols: $bad"
-      return 1
-    fi
-    say "$(basename "$f"): $(readelf -h "$f" | sed -n 's/ *Machine: *//p'), highest GLIBC_$max (floor $GLIBC_FLOOR), NEEDED $(readelf -d "$f" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p' | tr '\n' ' ')"
+  local t platform f max bad machine
+  for t in "${TRIPLES[@]}"; do
+    platform=$(platform_of "$t")
+    mkdir -p "$WORK/elf/$platform" && tar -xzf "$(tgz "$platform")" -C "$WORK/elf/$platform" || return 1
+    f=$WORK/elf/$platform/package/sidecar-native.$platform.node
+    [ -s "$f" ] || { echo "no $f in $(tgz "$platform")"; return 1; }
+    machine=$(readelf -h "$f" | sed -n 's/ *Machine: *//p')
+    case "$platform" in
+      *-x64-*) [ "$machine" = "Advanced Micro Devices X86-64" ] ;;
+      *-arm64-*) [ "$machine" = "AArch64" ] ;;
+      *) false ;;
+    esac || { echo "$f is for $machine"; return 1; }
+    case "$platform" in
+      *-gnu)
+        max=$(objdump -T "$f" | grep -o 'GLIBC_[0-9.]*' | sed 's/GLIBC_//' | sort -uV | tail -n1)
+        [ -n "$max" ] || { echo "$f has no GLIBC_ symbol versions at all"; return 1; }
+        if [ "$(printf '%s\n%s\n' "$max" "$GLIBC_FLOOR" | sort -V | tail -n1)" != "$GLIBC_FLOOR" ]; then
+          echo "$f needs GLIBC_$max, newer than the floor $GLIBC_FLOOR"
+          objdump -T "$f" | grep "GLIBC_$max"
+          return 1
+        fi
+        # An undefined symbol without a version binds to whatever the loading glibc has (or
+        # fails there): only the engine's napi functions may be unversioned.
+        bad=$(objdump -T "$f" | awk '$2 != "w" && /\*UND\*/ && !/\(GLIBC_/ && !/\(GCC_/ {print $NF}' | grep -v -E '^(napi_|node_api_)' || true)
+        [ -z "$bad" ] || { echo "$f has unversioned undefined symbols: $bad"; return 1; }
+        say "$platform: $machine, highest GLIBC_$max (floor $GLIBC_FLOOR), NEEDED $(readelf -d "$f" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p' | tr '\n' ' ')"
+        ;;
+      *-musl)
+        readelf -d "$f" | grep -q NEEDED || { echo "$f needs no library at all?"; return 1; }
+        if readelf -d "$f" | grep NEEDED | grep -E 'libc\.so\.6|ld-linux|libpthread\.so|libdl\.so|libm\.so\.6'; then
+          echo "$f needs a glibc library"
+          return 1
+        fi
+        if objdump -T "$f" | grep -q 'GLIBC_'; then
+          echo "$f has glibc symbol versions"
+          return 1
+        fi
+        say "$platform: $machine, NEEDED $(readelf -d "$f" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p' | tr '\n' ' ')(musl's loader maps libc.so to itself), no GLIBC_ versions"
+        ;;
+    esac
   done
-  f=$art/sidecar-native.linux-x64-musl.node
-  if readelf -d "$f" | grep NEEDED | grep -E 'libc\.so\.6|ld-linux|libpthread\.so|libdl\.so|libm\.so\.6'; then
-    echo "$f needs a glibc library"
-    return 1
-  fi
-  if objdump -T "$f" | grep -q 'GLIBC_'; then
-    echo "$f has glibc symbol versions"
-    return 1
-  fi
-  say "$(basename "$f"): $(readelf -h "$f" | sed -n 's/ *Machine: *//p'), NEEDED $(readelf -d "$f" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p' | tr '\n' ' ')(musl's loader maps libc.so to itself), no GLIBC_ versions"
 }
 
 start_registry() {
@@ -219,7 +271,8 @@ installed() {
 
 node_tarballs() {
   local app=$WORK/node-tgz
-  new_app "$app" && (cd "$app" && npm install "$(tgz)" "$(tgz linux-x64-gnu)") || return 1
+  # The registry too, so that the other platforms' packages are looked up there, not online.
+  new_app "$app" && use_registry "$app" && (cd "$app" && npm install "$(tgz)" "$(tgz linux-x64-gnu)") || return 1
   installed "$app" linux-x64-gnu && run_app "$app" node app.cjs && run_app "$app" node app.mjs
 }
 
@@ -242,7 +295,7 @@ node_types() {
 
 node_missing_platform() {
   local app=$WORK/node-missing out
-  new_app "$app" && (cd "$app" && npm install --omit=optional "$(tgz)") || return 1
+  new_app "$app" && use_registry "$app" && (cd "$app" && npm install --omit=optional "$(tgz)") || return 1
   out=$(cd "$app" && node -e "try { require('@agor/sidecar-native') } catch (e) { console.log(e.code + ': ' + e.message); process.exit(3) }")
   [ $? -eq 3 ] || { echo "require did not fail: $out"; return 1; }
   echo "$out" | grep -q "^ERR_SIDECAR_NATIVE_NOT_FOUND: .*linux-x64-gnu.*npm install @agor/sidecar-native-linux-x64-gnu@$VERSION" ||
@@ -254,7 +307,7 @@ node_missing_platform() {
 
 bun_tarballs() {
   local app=$WORK/bun-tgz
-  new_app "$app" && (cd "$app" && "$BUN" add "$(tgz)" "$(tgz linux-x64-gnu)") || return 1
+  new_app "$app" && use_registry "$app" && (cd "$app" && "$BUN" add "$(tgz)" "$(tgz linux-x64-gnu)") || return 1
   installed "$app" linux-x64-gnu && run_app "$app" "$BUN" app.ts
 }
 
@@ -297,6 +350,7 @@ bun_compile() {
 
 arm64_qemu() {
   local app=$WORK/arm64
+  [ -n "$NODE_ARM64" ] && [ -n "$BUN_ARM64" ] || { echo "no arm64 Node/Bun (the toolchains step failed)"; return 1; }
   new_app "$app" && use_registry "$app" &&
     (cd "$app" && npm install --cpu=arm64 --os=linux --libc=glibc @agor/sidecar-native) || return 1
   installed "$app" linux-arm64-gnu || return 1
@@ -346,6 +400,7 @@ PY
 
 musl_bun() {
   local app=$WORK/musl
+  [ ${#MUSL_BUN[@]} -gt 0 ] || { echo "no musl Bun (the musl runtime step failed)"; return 1; }
   APP_LABEL=bun-musl run_app "$app" "${MUSL_BUN[@]}" app.ts
 }
 
@@ -355,9 +410,11 @@ echo "package check: @agor/sidecar-native $VERSION, host $HOST_TRIPLE, work dir 
 step "toolchains (rustup targets, zig, qemu-user, arm64 Node and Bun)" toolchains
 step "npm version bumps every npm/*/package.json (napi version)" version_bump
 step "committed npm/* are what napi create-npm-dirs generates" npm_dirs_generated
-step "npm run package -- --clean --target x86_64-unknown-linux-gnu" package_target --clean --target x86_64-unknown-linux-gnu
-step "npm run package -- --target aarch64-unknown-linux-gnu" package_target --target aarch64-unknown-linux-gnu
-step "npm run package -- --target x86_64-unknown-linux-musl" package_target --target x86_64-unknown-linux-musl
+clean=--clean
+for t in "${TRIPLES[@]}"; do
+  step "npm run package -- $clean${clean:+ }--target $t" package_target $clean --target "$t"
+  clean=
+done
 step "tarballs: versions, optionalDependencies, os/cpu/libc, no install scripts" tarballs_agree
 step "ELF: glibc floor $GLIBC_FLOOR for gnu, no glibc in musl" elf_checks
 step "local registry serving dist/" start_registry

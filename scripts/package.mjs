@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run package [-- --target <triple> ...] [-- --clean]`: builds the addon for each target
+// `npm run package [-- [--target <triple>]... [--clean]]`: builds the addon for each target
 // (default: this machine's) and writes installable tarballs into dist/:
 //   agor-sidecar-native-<version>.tgz            the main package (JS, types), whose
 //                                                optionalDependencies name every platform
@@ -8,10 +8,12 @@
 // Nothing is published. Packing uses the napi-rs CLI's own steps in a staging copy, so the
 // repository's package.json and npm/ stay as committed: `napi create-npm-dirs`, `napi
 // artifacts`, `napi pre-publish --skip-optional-publish` (writes optionalDependencies), then
-// `npm pack`. Built addons are kept in dist/.artifacts/<version>/ so targets can be built one
-// run at a time; --clean starts from nothing.
+// `npm pack`. Built addons are kept in dist/.artifacts/<version>-<source hash>/ so targets can
+// be built one run at a time (a change to the Rust sources or the build configuration starts a
+// new folder, so an older build is never packed with a newer one); --clean starts from nothing.
 
 import { execFileSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -45,7 +47,7 @@ function parseArgs(argv) {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
     if (a === '--target' || a === '-t') {
-      if (!argv[i + 1]) fail(`${a} needs a target triple`)
+      if (!argv[i + 1] || argv[i + 1].startsWith('-')) fail(`${a} needs a target triple`)
       targets.push(argv[++i])
     } else if (a.startsWith('--target=')) targets.push(a.slice('--target='.length))
     else if (a === '--clean') clean = true
@@ -80,8 +82,24 @@ for (const t of targets) {
 }
 if (!existsSync(napi)) fail('node_modules is missing: npm install --no-save')
 
+/** A digest of everything a build depends on: the Rust sources and the build configuration. */
+function sourceHash() {
+  const hash = createHash('sha256')
+  const add = (rel) => {
+    const p = join(root, rel)
+    if (!existsSync(p)) return
+    if (statSync(p).isDirectory()) {
+      for (const e of readdirSync(p).sort()) add(join(rel, e))
+    } else {
+      hash.update(`${rel}\0`).update(readFileSync(p)).update('\0')
+    }
+  }
+  for (const rel of ['Cargo.toml', 'Cargo.lock', 'build.rs', '.cargo/config.toml', 'src', 'scripts/platforms.mjs']) add(rel)
+  return hash.digest('hex').slice(0, 12)
+}
+
 if (clean) rmSync(dist, { recursive: true, force: true })
-const artifacts = join(dist, '.artifacts', pkg.version)
+const artifacts = join(dist, '.artifacts', `${pkg.version}-${sourceHash()}`)
 mkdirSync(artifacts, { recursive: true })
 
 for (const t of targets) {
@@ -98,19 +116,23 @@ for (const t of targets) {
 const built = pkg.napi.targets.filter((t) => existsSync(join(artifacts, `${pkg.napi.binaryName}.${TARGETS[t].platform}.node`)))
 
 // The staging copy: what `files` lists, the README, and a package.json whose napi.targets are
-// the platforms built, so pre-publish writes exactly their optionalDependencies.
+// the platforms built, so pre-publish writes exactly their optionalDependencies. Scripts and
+// devDependencies are the repository's business: the published package carries none.
 const stage = join(dist, '.stage')
 rmSync(stage, { recursive: true, force: true })
 mkdirSync(stage, { recursive: true })
 for (const f of [...pkg.files, 'README.md']) cpSync(join(root, f), join(stage, f))
 const staged = { ...pkg, napi: { ...pkg.napi, targets: built } }
 delete staged.devDependencies
+delete staged.scripts
 writeFileSync(join(stage, 'package.json'), `${JSON.stringify(staged, null, 2)}\n`)
 
 run(napi, ['create-npm-dirs'], { cwd: stage })
 run(napi, ['artifacts', '--output-dir', artifacts, '--npm-dir', 'npm'], { cwd: stage })
 run(napi, ['pre-publish', '-t', 'npm', '--skip-optional-publish', '--npm-dir', 'npm'], { cwd: stage })
 
+// Tarballs of an earlier run (another source hash) go: dist/ holds one consistent set.
+for (const f of readdirSync(dist)) if (/^agor-sidecar-native(-.+)?-\d.*\.tgz$/.test(f)) rmSync(join(dist, f))
 const platformDirs = built.map((t) => join(stage, 'npm', TARGETS[t].platform))
 for (const dir of [stage, ...platformDirs]) {
   run('npm', ['pack', '--silent', '--pack-destination', dist], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] })

@@ -40,8 +40,23 @@ for (const file of readdirSync(dir).filter((f) => f.endsWith('.tgz'))) {
   packages.set(manifest.name, versions)
 }
 
+// Versions compared part by part as numbers (0.10.0 after 0.9.0); enough for x.y.z.
+const newer = (a, b) => {
+  const pa = a.split(/[.-]/).map(Number)
+  const pb = b.split(/[.-]/).map(Number)
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) if ((pa[i] || 0) !== (pb[i] || 0)) return (pa[i] || 0) > (pb[i] || 0)
+  return false
+}
+
 const server = createServer((req, res) => {
-  const url = decodeURIComponent(new URL(req.url, 'http://x').pathname)
+  let url
+  try {
+    url = decodeURIComponent(new URL(req.url, 'http://x').pathname)
+  } catch {
+    res.writeHead(400)
+    res.end()
+    return
+  }
   const base = `http://127.0.0.1:${server.address().port}`
   if (url.startsWith('/-/') && files.has(url.slice(3))) {
     res.writeHead(200, { 'content-type': 'application/octet-stream' })
@@ -59,7 +74,7 @@ const server = createServer((req, res) => {
     const { file, ...dist } = m.dist
     out[v] = { ...m, dist: { ...dist, tarball: `${base}/-/${file}` } }
   }
-  const latest = Object.keys(out).sort().at(-1)
+  const latest = Object.keys(out).reduce((a, b) => (newer(b, a) ? b : a))
   res.writeHead(200, { 'content-type': 'application/json' })
   res.end(JSON.stringify({ name: url.slice(1), 'dist-tags': { latest }, versions: out }))
 })

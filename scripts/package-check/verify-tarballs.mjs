@@ -1,20 +1,28 @@
-// Checks the tarballs `npm run package` wrote: one version everywhere, the main package's
-// optionalDependencies naming exactly the platform tarballs at that version, each platform
-// package's os/cpu/libc and its .node, and nothing that would run at install time.
+// Checks the tarballs `npm run package` wrote for every target of napi.targets: one version
+// everywhere, the main package's optionalDependencies naming exactly the platform packages at
+// that version, each platform package's os/cpu/libc and its .node, and nothing that would run
+// at install time.
 //
-//   node verify-tarballs.mjs <dist> <version>     prints one line per tarball, exits 1 on a problem
+//   node verify-tarballs.mjs <dist>     prints one line per tarball, exits 1 on a problem
 
 import { execFileSync } from 'node:child_process'
-import { readdirSync, statSync } from 'node:fs'
-import { join } from 'node:path'
+import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { TARGETS } from '../platforms.mjs'
 
-const [dist, version] = process.argv.slice(2)
-const MAIN = '@agor/sidecar-native'
-const EXPECT = {
-  'linux-x64-gnu': { cpu: ['x64'], libc: ['glibc'] },
-  'linux-arm64-gnu': { cpu: ['arm64'], libc: ['glibc'] },
-  'linux-x64-musl': { cpu: ['x64'], libc: ['musl'] },
-}
+const [dist] = process.argv.slice(2)
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
+const version = pkg.version
+const MAIN = pkg.name
+// os, cpu and libc as npm spells them, from the napi-rs platform name (`linux-x64-gnu`).
+const EXPECT = Object.fromEntries(
+  pkg.napi.targets.map((t) => {
+    const [os, cpu, abi] = TARGETS[t].platform.split('-')
+    return [TARGETS[t].platform, { os: [os], cpu: [cpu], libc: [abi === 'musl' ? 'musl' : 'glibc'] }]
+  }),
+)
 // What npm, pnpm, Yarn and Bun would run when installing a package (binding.gyp makes npm run
 // node-gyp even without scripts).
 const INSTALL_SCRIPTS = ['preinstall', 'install', 'postinstall', 'prepublish', 'preprepare', 'prepare', 'postprepare']
@@ -47,7 +55,7 @@ for (const t of all) {
 
 if (main) {
   const optional = main.manifest.optionalDependencies ?? {}
-  const want = Object.fromEntries(platforms.map((t) => [t.manifest.name, version]).sort())
+  const want = Object.fromEntries(Object.keys(EXPECT).map((p) => [`${MAIN}-${p}`, version]).sort())
   check(same(Object.fromEntries(Object.entries(optional).sort()), want), `main optionalDependencies ${JSON.stringify(optional)}, tarballs ${JSON.stringify(want)}`)
   check(!main.entries.some((e) => e.endsWith('.node')), 'the main package holds a .node')
   for (const f of ['index.js', 'index.mjs', 'index.d.ts', 'loader.js', 'binding.d.ts', 'README.md']) {
@@ -56,13 +64,16 @@ if (main) {
   console.log(`  optionalDependencies: ${Object.entries(optional).map(([k, v]) => `${k}@${v}`).join(', ')}`)
 }
 
+for (const p of Object.keys(EXPECT)) {
+  check(platforms.some((t) => t.manifest.name === `${MAIN}-${p}`), `no tarball of ${MAIN}-${p} (napi.targets lists it)`)
+}
 for (const t of platforms) {
   const m = t.manifest
   const platform = m.name.slice(MAIN.length + 1)
   const want = EXPECT[platform]
   check(want, `${t.file}: unknown platform ${platform}`)
   if (!want) continue
-  check(same(m.os, ['linux']), `${t.file}: os ${JSON.stringify(m.os)}`)
+  check(same(m.os, want.os), `${t.file}: os ${JSON.stringify(m.os)}`)
   check(same(m.cpu, want.cpu), `${t.file}: cpu ${JSON.stringify(m.cpu)}, expected ${JSON.stringify(want.cpu)}`)
   check(same(m.libc, want.libc), `${t.file}: libc ${JSON.stringify(m.libc)}, expected ${JSON.stringify(want.libc)}`)
   check(m.main === `sidecar-native.${platform}.node` && t.entries.includes(`package/${m.main}`), `${t.file}: main ${m.main} missing`)
