@@ -6,6 +6,7 @@
 #![deny(clippy::all)]
 
 pub mod adapt;
+pub mod agent;
 pub mod config;
 pub mod env;
 pub mod error;
@@ -15,12 +16,11 @@ pub mod manager;
 pub mod napi;
 pub mod outbox;
 pub mod priority;
-pub mod process;
 pub mod protocol;
 pub mod resolve;
 pub mod runtime;
-pub mod session;
 pub mod status;
+pub mod supervise;
 pub mod watchdog;
 
 #[cfg(test)]

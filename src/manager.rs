@@ -7,14 +7,14 @@ use std::sync::{Arc, Mutex};
 
 use indexmap::IndexMap;
 
+use crate::agent::{Host, Session, Snapshot};
 use crate::config::ManagerConfig;
 use crate::env::build_clean_env;
 use crate::error::{ErrorCode, OpError};
 use crate::outbox::{Outbox, lock};
-use crate::process::{self, SpawnSpec};
 use crate::protocol::{self, StartOptions};
 use crate::resolve::{RunnerLookup, find_runner};
-use crate::session::{Session, Snapshot};
+use crate::supervise::{self, SpawnSpec};
 
 /// Largest batch handed to JS in one call (a single larger message still goes alone).
 /// Measured: 4 MiB -> 1 MiB raised Node delivery of 300 B messages from ~760k to ~1.15M
@@ -34,10 +34,18 @@ pub struct Shared {
     next_token: AtomicU64,
 }
 
-impl Shared {
+impl Host for Shared {
+    fn cfg(&self) -> &ManagerConfig {
+        &self.cfg
+    }
+
+    fn outbox(&self) -> &Outbox {
+        &self.outbox
+    }
+
     /// Removes `session` after the cleanup grace, unless it was replaced or removed already.
-    pub fn schedule_cleanup(self: &Arc<Self>, session: Arc<Session>) {
-        let shared = Arc::downgrade(self);
+    fn schedule_cleanup(self: Arc<Self>, session: Arc<Session>) {
+        let shared = Arc::downgrade(&self);
         let grace = self.cfg.cleanup_grace;
         tokio::spawn(async move {
             tokio::time::sleep(grace).await;
@@ -67,7 +75,7 @@ pub struct Manager {
 impl Manager {
     /// A manager with `cfg`; deliveries go to `outbox`.
     pub fn new(cfg: ManagerConfig, outbox: Arc<Outbox>) -> Self {
-        process::prestart_spawner(cfg.runner_nice);
+        supervise::prestart_spawner(cfg.runner_nice);
         Self {
             shared: Arc::new(Shared {
                 cfg,
@@ -92,6 +100,11 @@ impl Manager {
     /// The settings in force.
     pub fn config(&self) -> &ManagerConfig {
         &self.shared.cfg
+    }
+
+    /// The manager as its sessions see it.
+    fn host(&self) -> Arc<dyn Host> {
+        self.shared.clone()
     }
 
     fn check_live(&self) -> Result<(), OpError> {
@@ -193,7 +206,7 @@ impl Manager {
         };
         let command = format!("{} {}", spec.program, spec.args.join(" "));
         // Runtimes that cannot run are refused here, with the OS error, as a failed exec.
-        process::check_program(&spec.program).map_err(|e| {
+        supervise::check_program(&spec.program).map_err(|e| {
             OpError::new(
                 ErrorCode::SpawnFailed,
                 format!("Failed to spawn runner ({command}): {e}"),
@@ -201,9 +214,9 @@ impl Manager {
         })?;
         // The fork/exec itself happens on the spawner thread: under load it can take tens of
         // milliseconds, which must not stall the JS thread.
-        let spawned = process::spawn_async(spec);
+        let spawned = supervise::spawn_async(spec);
         let token = self.shared.next_token.fetch_add(1, Ordering::Relaxed);
-        let (session, tasks) = Session::new(id, token, provider, spawned, command, &self.shared);
+        let (session, tasks) = Session::new(id, token, provider, spawned, command, &*self.shared);
         let query = protocol::build_query(id, prompt, &opts, &extra);
         // The queue is fresh and empty, so this cannot be refused.
         let _ = session.send_initial(query);
@@ -212,17 +225,17 @@ impl Manager {
         drop(sessions);
         let span = tracing::info_span!("session", id = %id);
         let supervisor = tokio::spawn(tracing::Instrument::instrument(
-            session.clone().run(self.shared.clone(), tasks),
+            session.clone().run(self.host(), tasks),
             span,
         ));
         // A bug that panics in the supervisor must not leave a runner, a keep-alive or a
         // waiting dispose() behind: end the session as an internal error instead.
-        let shared = self.shared.clone();
+        let host = self.host();
         tokio::spawn(async move {
             if let Err(e) = supervisor.await
                 && e.is_panic()
             {
-                session.internal_failure(&shared, "internal error in the session supervisor");
+                session.internal_failure(&host, "internal error in the session supervisor");
             }
         });
         Ok(token)
@@ -239,7 +252,7 @@ impl Manager {
     /// Sends a follow-up prompt.
     pub fn write_prompt(&self, id: &str, prompt: &str) -> Result<(), OpError> {
         let s = self.get(id)?;
-        s.write_prompt(&self.shared, protocol::build_followup(id, prompt))
+        s.write_prompt(&*self.shared, protocol::build_followup(id, prompt))
     }
 
     /// Every session's state, in start order.
@@ -369,7 +382,7 @@ mod tests {
             assert!(wait_until(|| session.pid() > 0).await, "spawned");
             let pid = session.pid();
             assert_eq!(m.alive(), 1);
-            session.clone().internal_failure(&m.shared, "boom");
+            session.clone().internal_failure(&m.host(), "boom");
             assert!(
                 wait_until(|| m.alive() == 0).await,
                 "no longer counted alive"
@@ -378,7 +391,7 @@ mod tests {
             let text = String::from_utf8(batch.json).expect("utf8");
             assert!(text.contains(r#""error","boom""#), "{text}");
             assert!(
-                wait_until(|| !crate::process::group_alive(pid)).await,
+                wait_until(|| !crate::supervise::group_alive(pid)).await,
                 "runner killed"
             );
             // The supervisor's own end afterwards reports nothing twice.

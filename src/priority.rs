@@ -3,7 +3,7 @@
 //!
 //! The nice value is a per-thread attribute on Linux and a child inherits the value of the
 //! thread that spawned it. Runners are spawned from a dedicated thread per priority level
-//! (see `process::spawn_async`) whose own nice value is lowered once: every runner then starts
+//! (see `supervise::spawn_async`) whose own nice value is lowered once: every runner then starts
 //! at that priority before it runs a single instruction, with no extra exec and no window in
 //! which a runner thread could escape it.
 

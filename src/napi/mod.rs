@@ -17,10 +17,10 @@ use napi_derive::napi;
 mod batch;
 use batch::JsBatch;
 
+use crate::agent::Snapshot;
 use crate::config::{ManagerConfig, ManagerOptions};
 use crate::error::OpError;
 use crate::manager::Manager;
-use crate::session::Snapshot;
 
 /// Deliveries to JS: called with no arguments from Rust, hands JS one batch string.
 type DeliverFn = ThreadsafeFunction<(), (), JsBatch, Status, false, true>;

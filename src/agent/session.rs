@@ -1,5 +1,7 @@
-//! One session: its state, and the tasks that run its runner process — stdout reader, stderr
-//! logger, stdin writer, and the supervisor that handles stop/kill escalation and exit.
+//! One agent session: its state, and the tasks around its runner process — stdout reader
+//! (NDJSON → adapter → messages), stderr logger, stdin writer. Everything about the process
+//! itself (spawn, escalation, exit, sweep, reaping) is the supervision core's
+//! (`crate::supervise`).
 
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
@@ -11,18 +13,17 @@ use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::unix::pipe;
 use tokio::sync::{Semaphore, mpsc};
-use tokio::time::Instant;
 use tracing::Instrument;
 
 use crate::adapt::fast::{self, Fast};
 use crate::adapt::{self, Adapter, AgentMessage, MessageType};
+use crate::config::ManagerConfig;
 use crate::error::{ErrorCode, OpError};
 use crate::framing::{Frame, LineFramer};
-use crate::manager::Shared;
-use crate::outbox::{Credit, MessageRun, SessionKey, lock};
-use crate::process::{self, Spawned};
+use crate::outbox::{Credit, MessageRun, Outbox, SessionKey, lock};
 use crate::protocol::{RunnerEvent, classify};
 use crate::status::{ExitKind, Status, StatusEvent, StatusMachine};
+use crate::supervise::{self, Control, Escalation, Spawned};
 
 /// Size of one stdout read.
 const READ_CHUNK: usize = 256 * 1024;
@@ -36,13 +37,15 @@ pub fn now_ms() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-/// What the host asks of a running session's supervisor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Control {
-    /// Stop message sent: SIGTERM after the stop grace if still alive.
-    Stop,
-    /// End it now: SIGTERM at once, SIGKILL after the kill grace.
-    Kill,
+/// What a session needs from the registry that holds it (the manager). A trait, so that
+/// sessions do not depend on the manager that depends on them.
+pub trait Host: Send + Sync {
+    /// The manager's settings.
+    fn cfg(&self) -> &ManagerConfig;
+    /// The queue to JS.
+    fn outbox(&self) -> &Outbox;
+    /// The session has ended and its end is reported: remove it after the cleanup grace.
+    fn schedule_cleanup(self: Arc<Self>, session: Arc<Session>);
 }
 
 /// Counters and status of a session, behind the session's lock.
@@ -164,7 +167,7 @@ impl Session {
         provider: &str,
         spawned: tokio::sync::oneshot::Receiver<io::Result<Spawned>>,
         command: String,
-        shared: &Shared,
+        shared: &dyn Host,
     ) -> (Arc<Self>, SessionTasks) {
         let (ctrl, ctrl_rx) = mpsc::unbounded_channel();
         let (stdin_tx, stdin_rx) = mpsc::unbounded_channel();
@@ -190,12 +193,12 @@ impl Session {
             stdin: StdinQueue {
                 tx: stdin_tx,
                 queued: Arc::new(AtomicUsize::new(0)),
-                cap: shared.cfg.stdin_queue_bytes,
+                cap: shared.cfg().stdin_queue_bytes,
             },
             ctrl,
             removed: AtomicBool::new(false),
             finished: AtomicBool::new(false),
-            pending: Arc::new(Semaphore::new(shared.cfg.max_pending_bytes)),
+            pending: Arc::new(Semaphore::new(shared.cfg().max_pending_bytes)),
         });
         (
             session,
@@ -247,12 +250,12 @@ impl Session {
 
     /// Applies a status event and queues the change for JS (under the state lock, so changes
     /// reach JS in the order they were made).
-    fn emit(&self, shared: &Shared, event: StatusEvent) {
+    fn emit(&self, shared: &dyn Host, event: StatusEvent) {
         let mut s = lock(&self.state);
         if let Some((status, error)) = s.machine.apply(event)
             && !self.removed.load(Ordering::SeqCst)
         {
-            shared.outbox.push_status(&self.key, status, error);
+            shared.outbox().push_status(&self.key, status, error);
         }
     }
 
@@ -262,7 +265,7 @@ impl Session {
     }
 
     /// Sends a follow-up query and marks the session running.
-    pub fn write_prompt(&self, shared: &Shared, line: Vec<u8>) -> Result<(), OpError> {
+    pub fn write_prompt(&self, shared: &dyn Host, line: Vec<u8>) -> Result<(), OpError> {
         {
             let s = lock(&self.state);
             if s.exit.is_some() {
@@ -317,13 +320,13 @@ impl Session {
             // spawner thread (PDEATHSIG) or by the watchdog.
             let pid = self.pid();
             if pid > 0 {
-                let _ = process::signal_group(pid, Signal::SIGKILL);
+                let _ = supervise::signal_group(pid, Signal::SIGKILL);
             }
         }
     }
 
     /// Runs the session's tasks until the process has exited and its output is delivered.
-    pub async fn run(self: Arc<Self>, shared: Arc<Shared>, tasks: SessionTasks) {
+    pub async fn run(self: Arc<Self>, shared: Arc<dyn Host>, tasks: SessionTasks) {
         let SessionTasks {
             mut ctrl_rx,
             stdin_rx,
@@ -367,52 +370,24 @@ impl Session {
         let logger = tokio::spawn(log_stderr(self.key.clone(), stderr).instrument(span.clone()));
         let writer = tokio::spawn(self.clone().write_stdin(stdin, stdin_rx).instrument(span));
 
-        let exited = watch_exit(pid, stdout_closed);
-        tokio::pin!(exited);
-        let mut term_at: Option<Instant> = None;
-        let mut kill_at: Option<Instant> = None;
-        let mut ctrl_open = true;
-        let cfg = &shared.cfg;
-        loop {
-            tokio::select! {
-                r = &mut exited => {
-                    if let Err(e) = r {
-                        tracing::warn!(session = %self.key.id, error = %e, "waiting for the runner failed");
-                    }
-                    break;
-                }
-                c = ctrl_rx.recv(), if ctrl_open => match c {
-                    Some(Control::Stop) => {
-                        if term_at.is_none() && kill_at.is_none() {
-                            term_at = Some(Instant::now() + cfg.stop_grace);
-                        }
-                    }
-                    Some(Control::Kill) => {
-                        term_at = None;
-                        self.signal(Signal::SIGTERM);
-                        kill_at.get_or_insert(Instant::now() + cfg.kill_grace);
-                    }
-                    None => ctrl_open = false,
-                },
-                _ = sleep_until(term_at), if term_at.is_some() => {
-                    term_at = None;
-                    self.signal(Signal::SIGTERM);
-                    kill_at = Some(Instant::now() + cfg.kill_grace);
-                }
-                _ = sleep_until(kill_at), if kill_at.is_some() => {
-                    kill_at = None;
-                    self.signal(Signal::SIGKILL);
-                }
-            }
+        let cfg = shared.cfg();
+        let mut escalation = Escalation::new(cfg.stop_grace, cfg.kill_grace, Signal::SIGTERM);
+        let exited = supervise::wait_exit_after(pid, stdout_closed);
+        if let Err(e) = supervise::supervise(exited, &mut ctrl_rx, &mut escalation, |sig| {
+            self.signal(sig)
+        })
+        .await
+        {
+            tracing::warn!(session = %self.key.id, error = %e, "waiting for the runner failed");
         }
 
         // The runner has exited but is not reaped: its pid, which is the group id, is still
         // reserved, so the group signal cannot hit an unrelated process. Whatever is left in
         // the group (tool commands, a CLI) is an orphan-to-be: ask it to go.
-        let leftovers = process::signal_group(pid, Signal::SIGTERM).unwrap_or(false);
+        let leftovers = supervise::signal_group(pid, Signal::SIGTERM).unwrap_or(false);
         let kind = {
             let mut s = lock(&self.state);
-            let kind = match process::reap(&mut child) {
+            let kind = match supervise::reap(&mut child) {
                 Ok(k) => k,
                 Err(e) => {
                     tracing::warn!(session = %self.key.id, error = %e, "reaping the runner failed");
@@ -423,7 +398,7 @@ impl Session {
             kind
         };
         if leftovers {
-            tokio::spawn(sweep_group(pid, cfg.kill_grace));
+            tokio::spawn(supervise::sweep_group(pid, cfg.kill_grace));
         } else {
             crate::watchdog::global().unregister(pid);
         }
@@ -447,23 +422,23 @@ impl Session {
         }
 
         let stopped = lock(&self.state).stop_requested;
-        self.emit(&shared, StatusEvent::Exited { kind, stopped });
+        self.emit(&*shared, StatusEvent::Exited { kind, stopped });
         if !self.finished.swap(true, Ordering::SeqCst) {
-            shared.outbox.push_exited(&self.key);
-            shared.schedule_cleanup(self);
+            shared.outbox().push_exited(&self.key);
+            shared.clone().schedule_cleanup(self);
         }
     }
 
     /// The supervisor panicked (a bug): kill the runner group and end the session in `error`,
     /// so nothing waits for it forever.
-    pub fn internal_failure(self: Arc<Self>, shared: &Arc<Shared>, error: &str) {
+    pub fn internal_failure(self: Arc<Self>, shared: &Arc<dyn Host>, error: &str) {
         tracing::error!(session = %self.key.id, "{error}");
         self.kill_now();
         self.spawn_failed(shared, error);
     }
 
     /// The spawn failed: the session ends in `error` with the OS error, like an exit.
-    fn spawn_failed(self: Arc<Self>, shared: &Arc<Shared>, error: &str) {
+    fn spawn_failed(self: Arc<Self>, shared: &Arc<dyn Host>, error: &str) {
         if self.finished.swap(true, Ordering::SeqCst) {
             return;
         }
@@ -477,12 +452,12 @@ impl Session {
             }) && !self.removed.load(Ordering::SeqCst)
             {
                 shared
-                    .outbox
+                    .outbox()
                     .push_status(&self.key, status, Some(error.to_owned()));
             }
         }
-        shared.outbox.push_exited(&self.key);
-        shared.schedule_cleanup(self);
+        shared.outbox().push_exited(&self.key);
+        shared.clone().schedule_cleanup(self);
     }
 
     fn signal(&self, sig: Signal) {
@@ -490,7 +465,7 @@ impl Session {
         if pid <= 0 {
             return;
         }
-        if let Err(e) = process::signal_group(pid, sig) {
+        if let Err(e) = supervise::signal_group(pid, sig) {
             tracing::warn!(session = %self.key.id, error = %e, "signalling the runner group failed");
         }
     }
@@ -531,7 +506,7 @@ impl Session {
         }
     }
 
-    async fn read_stdout(self: Arc<Self>, shared: Arc<Shared>, fd: std::os::fd::OwnedFd) {
+    async fn read_stdout(self: Arc<Self>, shared: Arc<dyn Host>, fd: std::os::fd::OwnedFd) {
         let mut rx = match pipe::Receiver::from_owned_fd(fd) {
             Ok(rx) => rx,
             Err(e) => {
@@ -539,7 +514,7 @@ impl Session {
                 return;
             }
         };
-        let mut framer = LineFramer::new(shared.cfg.max_line_bytes);
+        let mut framer = LineFramer::new(shared.cfg().max_line_bytes);
         let mut buf = vec![0u8; READ_CHUNK];
         let mut batch = Batch::default();
         loop {
@@ -556,16 +531,16 @@ impl Session {
             framer.push(&buf[..n], &mut |frame| {
                 batch.frame(self.adapter, frame, now)
             });
-            self.flush(&shared, &mut batch, n, now).await;
+            self.flush(&*shared, &mut batch, n, now).await;
         }
         let now = now_ms();
         framer.finish(&mut |frame| batch.frame(self.adapter, frame, now));
-        self.flush(&shared, &mut batch, 0, now).await;
+        self.flush(&*shared, &mut batch, 0, now).await;
     }
 
     /// Hands one read's worth of results to the outbox, in order, waiting for read-ahead
     /// credit first (this is the backpressure: while JS is behind, the pipe is not read).
-    async fn flush(&self, shared: &Shared, batch: &mut Batch, read: usize, now: u64) {
+    async fn flush(&self, shared: &dyn Host, batch: &mut Batch, read: usize, now: u64) {
         {
             let mut s = lock(&self.state);
             s.bytes_in += read as u64;
@@ -591,9 +566,9 @@ impl Session {
                         continue;
                     }
                     let credit = self
-                        .take_credit(raw_bytes, shared.cfg.max_pending_bytes)
+                        .take_credit(raw_bytes, shared.cfg().max_pending_bytes)
                         .await;
-                    shared.outbox.push_messages(&self.key, run, credit);
+                    shared.outbox().push_messages(&self.key, run, credit);
                 }
                 Action::Status(ev) => self.emit(shared, ev),
             }
@@ -612,49 +587,6 @@ impl Session {
             Err(_) => None,
         }
     }
-}
-
-/// Resolves when the runner has exited (not reaped).
-///
-/// A pidfd per session would cost one more descriptor for the session's whole life. While
-/// the runner's stdout is open, its end-of-file is the exit signal; the pidfd is opened only
-/// then. The shared 2 s poll covers a runner that exits while a child of its keeps the pipe
-/// open.
-async fn watch_exit(pid: i32, stdout_closed: tokio::sync::oneshot::Receiver<()>) -> io::Result<()> {
-    let polled = process::notify_when_exited(pid);
-    tokio::select! {
-        _ = stdout_closed => {}
-        _ = polled => {}
-    }
-    process::wait_exited(pid).await
-}
-
-async fn sleep_until(at: Option<Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
-    }
-}
-
-/// After the runner exited: SIGKILL whatever of its group ignored SIGTERM for `grace`.
-async fn sweep_group(pgid: i32, grace: Duration) {
-    let deadline = Instant::now() + grace;
-    while Instant::now() < deadline && process::group_alive(pgid) {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    if process::group_alive(pgid) {
-        let _ = process::signal_group(pgid, Signal::SIGKILL);
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while process::group_alive(pgid) {
-            if Instant::now() >= deadline {
-                // Unkillable from here (EPERM, uninterruptible sleep): leave it guarded.
-                tracing::warn!(pgid, "runner group survived SIGKILL");
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-    crate::watchdog::global().unregister(pgid);
 }
 
 async fn log_stderr(key: Arc<SessionKey>, fd: std::os::fd::OwnedFd) {

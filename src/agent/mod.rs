@@ -1,0 +1,7 @@
+//! Agent sessions: a runner script speaking NDJSON on its stdio, its events mapped to
+//! `AgentMessage`s (`crate::adapt`), statuses and costs. The process is supervised by
+//! `crate::supervise`.
+
+pub mod session;
+
+pub use session::{Host, Session, Snapshot, now_ms};

@@ -1,0 +1,188 @@
+//! Exit of a supervised process, observed without reaping (so its pid, which is its group id,
+//! stays reserved while the group is signalled), then reaping.
+//!
+//! Exit is observed through a pidfd where the kernel has one (Linux ≥ 5.3), never through
+//! `SIGCHLD`: the host runtime (libuv in Node, Bun's loop) owns that signal, and a second
+//! handler in the same process would race with it.
+
+use std::io;
+use std::process::{Child, ExitStatus};
+
+use nix::unistd::Pid;
+
+use crate::status::ExitKind;
+
+/// Whether child `pid` has exited (without reaping it).
+pub fn has_exited(pid: i32) -> bool {
+    use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid};
+    matches!(
+        waitid(
+            Id::Pid(Pid::from_raw(pid)),
+            WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT,
+        ),
+        // ECHILD: already reaped by someone else; it is certainly not running.
+        Ok(WaitStatus::Exited(..) | WaitStatus::Signaled(..)) | Err(nix::errno::Errno::ECHILD)
+    )
+}
+
+/// How often runners whose exit cannot be seen otherwise are checked.
+pub(super) const EXIT_POLL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Runners being polled for exit, and whether the polling task runs.
+type Watched = (Vec<(i32, Option<tokio::sync::oneshot::Sender<()>>)>, bool);
+
+fn watched() -> &'static std::sync::Mutex<Watched> {
+    static WATCHED: std::sync::OnceLock<std::sync::Mutex<Watched>> = std::sync::OnceLock::new();
+    WATCHED.get_or_init(|| std::sync::Mutex::new((Vec::new(), false)))
+}
+
+/// Resolves once child `pid` has exited (not reaped), checked every 2 s. Drop the receiver
+/// to stop watching.
+///
+/// For runners whose exit has no event of its own (a child of theirs keeps their stdout
+/// open, and a pidfd per session would cost a descriptor for its whole life): one task polls
+/// them all, so idle sessions cost one wake-up per 2 s in total, not one each.
+pub fn notify_when_exited(pid: i32) -> tokio::sync::oneshot::Receiver<()> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let start = {
+        let mut w = crate::outbox::lock(watched());
+        w.0.push((pid, Some(tx)));
+        !std::mem::replace(&mut w.1, true)
+    };
+    if start {
+        // On the process-wide runtime, which lives as long as the process: a task on a
+        // caller's runtime would die with it and leave the others unwatched.
+        match crate::runtime::get() {
+            Ok(rt) => drop(rt.spawn(poll_exits())),
+            Err(e) => {
+                tracing::warn!(error = %e, "no runtime to poll runner exits");
+                crate::outbox::lock(watched()).1 = false;
+            }
+        }
+    }
+    rx
+}
+
+async fn poll_exits() {
+    let mut tick = tokio::time::interval(EXIT_POLL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        let mut w = crate::outbox::lock(watched());
+        w.0.retain_mut(|(pid, tx)| {
+            if tx.as_ref().is_none_or(|t| t.is_closed()) {
+                return false;
+            }
+            if !has_exited(*pid) {
+                return true;
+            }
+            if let Some(t) = tx.take() {
+                let _ = t.send(());
+            }
+            false
+        });
+        if w.0.is_empty() {
+            // Cleared under the lock, so a registration either sees the task running or
+            // starts a new one.
+            w.1 = false;
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+pub(super) fn is_watched(pid: i32) -> bool {
+    crate::outbox::lock(watched())
+        .0
+        .iter()
+        .any(|(p, _)| *p == pid)
+}
+
+/// Waits until process `pid` (a child of this process) has exited, without reaping it, so
+/// its pid — and so its process group id — stays reserved while the caller signals the group.
+pub async fn wait_exited(pid: i32) -> io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        match pidfd::open(pid) {
+            Ok(fd) => return pidfd::wait_readable(fd).await,
+            Err(e) => {
+                tracing::debug!(pid, error = %e, "pidfd unavailable, waiting on a blocking thread")
+            }
+        }
+    }
+    let waited = tokio::task::spawn_blocking(move || {
+        use nix::sys::wait::{Id, WaitPidFlag, waitid};
+        loop {
+            match waitid(
+                Id::Pid(Pid::from_raw(pid)),
+                WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT,
+            ) {
+                Err(nix::errno::Errno::EINTR) => continue,
+                other => return other.map(|_| ()).map_err(io::Error::from),
+            }
+        }
+    })
+    .await;
+    waited.map_err(io::Error::other)?
+}
+
+#[cfg(target_os = "linux")]
+mod pidfd {
+    use std::io;
+    use std::os::fd::{FromRawFd, OwnedFd};
+
+    use tokio::io::Interest;
+    use tokio::io::unix::AsyncFd;
+
+    /// `pidfd_open(2)`.
+    pub fn open(pid: i32) -> io::Result<OwnedFd> {
+        // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1; no memory is
+        // passed to the kernel.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let fd = i32::try_from(fd).map_err(|_| io::Error::other("fd out of range"))?;
+        // SAFETY: the kernel just returned this descriptor and nothing else owns it.
+        Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    }
+
+    /// A pidfd becomes readable when the process exits.
+    pub async fn wait_readable(fd: OwnedFd) -> io::Result<()> {
+        // SAFETY: `fd` is an `OwnedFd` moved into the `AsyncFd`, so it stays open and is the
+        // same descriptor for the whole life of the registration.
+        let afd = unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE) }
+            .map_err(io::Error::from)?;
+        let _guard = afd.readable().await?;
+        Ok(())
+    }
+}
+
+/// Reaps `child`, which has exited (see [`wait_exited`]).
+pub fn reap(child: &mut Child) -> io::Result<ExitKind> {
+    child.wait().map(exit_kind)
+}
+
+/// How an [`ExitStatus`] ended.
+pub fn exit_kind(status: ExitStatus) -> ExitKind {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(c), _) => ExitKind::Code(c),
+        (None, Some(s)) => ExitKind::Signal(s),
+        (None, None) => ExitKind::Code(-1),
+    }
+}
+
+/// Resolves when child `pid` has exited (not reaped). `hint` is an event that usually comes
+/// with the exit (end of the child's output): the pidfd is opened only then, so a process
+/// costs no descriptor for the exit watch while it runs; the shared poll covers a child that
+/// exits while something else keeps its output open.
+pub async fn wait_exit_after(pid: i32, hint: tokio::sync::oneshot::Receiver<()>) -> io::Result<()> {
+    let polled = notify_when_exited(pid);
+    tokio::select! {
+        _ = hint => {}
+        _ = polled => {}
+    }
+    wait_exited(pid).await
+}

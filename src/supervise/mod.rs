@@ -1,0 +1,22 @@
+//! The supervision core shared by every kind of session: spawning a process in its own
+//! process group with a clean environment and a parent-death signal (on a spawner thread),
+//! observing its exit without `SIGCHLD`, the stop/kill escalation, signalling and sweeping its
+//! group, reaping. A kind of session (`crate::agent` for runners) owns its I/O and uses these
+//! pieces for everything about the process; it never signals or reaps on its own.
+
+mod escalation;
+mod exit;
+mod signal;
+mod spawn;
+mod spawner;
+mod supervisor;
+
+#[cfg(test)]
+mod tests;
+
+pub use escalation::{Control, Escalation};
+pub use exit::{exit_kind, has_exited, notify_when_exited, reap, wait_exit_after, wait_exited};
+pub use signal::{group_alive, signal_group, sweep_group};
+pub use spawn::{SpawnSpec, Spawned, check_program, spawn};
+pub use spawner::{prestart_spawner, spawn_async};
+pub use supervisor::supervise;

@@ -1,0 +1,136 @@
+//! The supervisor loop: waits for a process to exit while applying the host's stop/kill
+//! requests through an [`Escalation`].
+
+use std::future::Future;
+use std::io;
+
+use nix::sys::signal::Signal;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use super::escalation::{Control, Escalation};
+
+/// Runs until `exited` resolves, sending the signals `escalation` calls for through `signal`
+/// as requests arrive on `ctrl` and its deadlines pass. Never blocks a thread: every wait is
+/// a timer or a channel.
+pub async fn supervise(
+    exited: impl Future<Output = io::Result<()>>,
+    ctrl: &mut mpsc::UnboundedReceiver<Control>,
+    escalation: &mut Escalation,
+    mut signal: impl FnMut(Signal),
+) -> io::Result<()> {
+    tokio::pin!(exited);
+    let mut ctrl_open = true;
+    loop {
+        let deadline = escalation.deadline();
+        tokio::select! {
+            r = &mut exited => return r,
+            c = ctrl.recv(), if ctrl_open => match c {
+                Some(c) => {
+                    if let Some(sig) = escalation.control(c, Instant::now()) {
+                        signal(sig);
+                    }
+                }
+                None => ctrl_open = false,
+            },
+            _ = sleep_until(deadline), if deadline.is_some() => {
+                if let Some(sig) = escalation.fire(Instant::now()) {
+                    signal(sig);
+                }
+            }
+        }
+    }
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use super::*;
+
+    /// Runs `supervise` on paused time with a fake process that exits when `exit` is sent;
+    /// returns the (elapsed, signal) pairs it sent.
+    async fn run_until_exit(
+        requests: Vec<(Duration, Control)>,
+        exit_after: Duration,
+    ) -> Vec<(Duration, Signal)> {
+        let t0 = Instant::now();
+        let sent = Arc::new(Mutex::new(Vec::new()));
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            for (at, c) in requests {
+                tokio::time::sleep_until(t0 + at).await;
+                let _ = tx.send(c);
+            }
+        });
+        let exited = async move {
+            tokio::time::sleep_until(t0 + exit_after).await;
+            Ok(())
+        };
+        let mut esc = Escalation::new(
+            Duration::from_millis(3000),
+            Duration::from_millis(2000),
+            Signal::SIGTERM,
+        );
+        let log = sent.clone();
+        supervise(exited, &mut rx, &mut esc, move |s| {
+            crate::outbox::lock(&log).push((t0.elapsed(), s));
+        })
+        .await
+        .expect("supervise");
+        crate::outbox::lock(&sent).clone()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn stop_escalates_on_time_until_the_process_exits() {
+        let sent = run_until_exit(
+            vec![(Duration::ZERO, Control::Stop)],
+            Duration::from_secs(60),
+        )
+        .await;
+        assert_eq!(
+            sent,
+            vec![
+                (Duration::from_millis(3000), Signal::SIGTERM),
+                (Duration::from_millis(5000), Signal::SIGKILL),
+            ]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_exit_before_the_grace_sends_nothing() {
+        let sent = run_until_exit(
+            vec![(Duration::ZERO, Control::Stop)],
+            Duration::from_millis(2999),
+        )
+        .await;
+        assert_eq!(sent, vec![]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn kill_during_the_stop_grace_signals_at_once() {
+        let sent = run_until_exit(
+            vec![
+                (Duration::ZERO, Control::Stop),
+                (Duration::from_millis(1000), Control::Kill),
+            ],
+            Duration::from_secs(60),
+        )
+        .await;
+        assert_eq!(
+            sent,
+            vec![
+                (Duration::from_millis(1000), Signal::SIGTERM),
+                (Duration::from_millis(3000), Signal::SIGKILL),
+            ]
+        );
+    }
+}

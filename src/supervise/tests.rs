@@ -1,0 +1,205 @@
+//! Tests of the supervision core against real processes.
+
+use std::io;
+use std::process::Command;
+
+use nix::sys::signal::Signal;
+use nix::unistd::Pid;
+
+use super::exit::{EXIT_POLL, is_watched};
+use super::*;
+use crate::status::ExitKind;
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+fn sh(script: &str) -> SpawnSpec {
+    SpawnSpec {
+        program: "/bin/sh".into(),
+        args: vec!["-c".into(), script.into()],
+        env: vec![
+            ("PATH".into(), "/usr/bin:/bin".into()),
+            ("ONLY".into(), "me".into()),
+        ],
+        cwd: Some(std::env::temp_dir()),
+        nice: 0,
+    }
+}
+
+#[test]
+fn spawns_in_own_group_with_clean_env_and_reports_exit() {
+    rt().block_on(async {
+        let mut s = spawn(&sh("[ \"$ONLY\" = me ] && [ -z \"$HOME\" ] && exit 7")).expect("spawn");
+        let pgid = nix::unistd::getpgid(Some(Pid::from_raw(s.pid))).expect("pgid");
+        assert_eq!(pgid.as_raw(), s.pid);
+        wait_exited(s.pid).await.expect("wait");
+        assert_eq!(reap(&mut s.child).expect("reap"), ExitKind::Code(7));
+    });
+}
+
+/// SIGKILLs `s`'s group and reaps it.
+async fn kill_and_reap(s: &mut Spawned) {
+    signal_group(s.pid, Signal::SIGKILL).expect("kill");
+    wait_exited(s.pid).await.expect("wait");
+    reap(&mut s.child).expect("reap");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn async_spawns_inherit_the_spawner_priority() {
+    rt().block_on(async {
+        let host = crate::priority::nice_of(i32::try_from(std::process::id()).expect("pid"))
+            .expect("host nice");
+        for steps in [0u8, 4, 10] {
+            let mut spec = sh("exec sleep 30");
+            spec.nice = steps;
+            let mut s = spawn_async(spec).await.expect("reply").expect("spawn");
+            let nice = crate::priority::nice_of(s.pid);
+            kill_and_reap(&mut s).await;
+            assert_eq!(
+                nice.expect("runner nice"),
+                (host + i32::from(steps)).min(crate::priority::MAX_NICE)
+            );
+        }
+    });
+}
+
+#[test]
+fn one_poller_reports_exits_and_forgets_dropped_watches() {
+    rt().block_on(async {
+        let mut quick = spawn(&sh("exit 0")).expect("spawn");
+        let mut slow = spawn(&sh("exec sleep 30")).expect("spawn");
+        let exited = notify_when_exited(quick.pid);
+        let dropped = notify_when_exited(slow.pid);
+        drop(dropped);
+        tokio::time::timeout(EXIT_POLL * 3, exited)
+            .await
+            .expect("exit noticed within the poll period")
+            .expect("notified");
+        // The exited runner and the dropped watch are both forgotten (the dropped one at
+        // the latest on the next tick).
+        assert!(!is_watched(quick.pid));
+        for _ in 0..300 {
+            if !is_watched(slow.pid) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert!(!is_watched(slow.pid));
+        assert!(
+            !has_exited(slow.pid),
+            "a dropped watch does not mean exited"
+        );
+        reap(&mut quick.child).expect("reap");
+        kill_and_reap(&mut slow).await;
+    });
+}
+
+#[test]
+fn group_signal_reaches_grandchildren() {
+    rt().block_on(async {
+        let mut s = spawn(&sh("sleep 30 & sleep 30; wait")).expect("spawn");
+        // Wait until the group has the grandchild (sh forks both sleeps quickly).
+        let pid = s.pid;
+        for _ in 0..200 {
+            let out = Command::new("pgrep")
+                .args(["-g", &pid.to_string()])
+                .output();
+            if out
+                .map(|o| String::from_utf8_lossy(&o.stdout).lines().count() >= 3)
+                .unwrap_or(false)
+            {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert!(group_alive(pid));
+        assert!(signal_group(pid, Signal::SIGKILL).expect("killpg"));
+        wait_exited(pid).await.expect("wait");
+        assert_eq!(reap(&mut s.child).expect("reap"), ExitKind::Signal(9));
+        for _ in 0..500 {
+            if !group_alive(pid) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert!(!group_alive(pid), "grandchildren died with the group");
+    });
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn runner_dies_with_the_thread_that_spawned_it() {
+    rt().block_on(async {
+        // The spawning thread ends once the child runs its script (so the death signal is
+        // set up: with the setpriv helper that happens after spawn() returns).
+        let spawned = std::thread::spawn(|| {
+            let s = spawn(&sh("echo up; sleep 30"))?;
+            let mut byte = [0u8; 1];
+            nix::unistd::read(&s.stdout, &mut byte).map_err(io::Error::from)?;
+            Ok::<_, io::Error>(s)
+        })
+        .join()
+        .expect("thread")
+        .expect("spawn");
+        let mut s = spawned;
+        wait_exited(s.pid).await.expect("wait");
+        assert_eq!(
+            reap(&mut s.child).expect("reap"),
+            ExitKind::Signal(libc::SIGKILL)
+        );
+    });
+}
+
+#[test]
+fn programs_that_cannot_run_fail_at_spawn() {
+    let mut spec = sh("exit 0");
+    spec.program = "not-a-path".into();
+    assert_eq!(
+        spawn(&spec).err().map(|e| e.kind()),
+        Some(io::ErrorKind::NotFound)
+    );
+    let plain = std::env::temp_dir().join(format!("sidecar-plain-{}", std::process::id()));
+    std::fs::write(&plain, b"not a program").expect("write");
+    spec.program = plain.display().to_string();
+    assert_eq!(
+        spawn(&spec).err().map(|e| e.kind()),
+        Some(io::ErrorKind::PermissionDenied)
+    );
+    let _ = std::fs::remove_file(&plain);
+    spec.program = "/usr".into();
+    assert_eq!(
+        spawn(&spec).err().map(|e| e.kind()),
+        Some(io::ErrorKind::PermissionDenied)
+    );
+}
+
+#[test]
+fn has_exited_does_not_reap() {
+    rt().block_on(async {
+        let mut s = spawn(&sh("read line; exit 5")).expect("spawn");
+        assert!(!has_exited(s.pid));
+        drop(s.stdin);
+        wait_exited(s.pid).await.expect("wait");
+        assert!(has_exited(s.pid));
+        assert_eq!(reap(&mut s.child).expect("reap"), ExitKind::Code(5));
+    });
+}
+
+#[test]
+fn spawn_failure_is_the_os_error() {
+    let err = spawn(&SpawnSpec {
+        program: "/nonexistent/runtime".into(),
+        args: vec![],
+        env: vec![],
+        cwd: None,
+        nice: 0,
+    })
+    .err()
+    .map(|e| e.kind());
+    assert_eq!(err, Some(io::ErrorKind::NotFound));
+}
