@@ -21,6 +21,7 @@ pub mod resolve;
 pub mod runtime;
 pub mod status;
 pub mod supervise;
+pub mod terminal;
 pub mod watchdog;
 
 #[cfg(test)]
