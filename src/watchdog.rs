@@ -19,20 +19,42 @@ use std::sync::{Mutex, OnceLock};
 
 use crate::outbox::lock;
 
-/// The shell program: `+PGID` registers a group, `-PGID` forgets it; on EOF kill them all.
+/// The shell program: `+PGID` registers a group, `-PGID` forgets it, `+sSID` / `-sSID` the
+/// same for a terminal's session (all its processes, whatever their group: found through
+/// /proc with shell built-ins only); on EOF (the host is gone) it ends them all: SIGTERM to
+/// the groups and SIGHUP to the sessions, SIGKILL a second later.
 const SCRIPT: &str = r#"trap '' INT HUP TERM
 set -f
 groups=" "
+sessions=" "
 while IFS= read -r line; do
   case "$line" in
+    +s*) sessions="$sessions${line#+s} " ;;
+    -s*) sessions=$(printf '%s' "$sessions" | sed "s/ ${line#-s} / /") ;;
     +*) groups="$groups${line#+} " ;;
     -*) groups=$(printf '%s' "$groups" | sed "s/ ${line#-} / /") ;;
   esac
 done
-[ "$groups" = " " ] && exit 0
+[ "$groups" = " " ] && [ "$sessions" = " " ] && exit 0
+members() {
+  set +f
+  for f in /proc/[0-9]*/stat; do
+    IFS= read -r st < "$f" 2>/dev/null || continue
+    p=${f#/proc/}
+    p=${p%/stat}
+    st=${st##*) }
+    set -f
+    set -- $st
+    case "$sessions" in *" $4 "*) [ "$1" != Z ] && echo "$p" ;; esac
+    set +f
+  done
+  set -f
+}
 for g in $groups; do kill -TERM "-$g" 2>/dev/null; done
+[ "$sessions" != " " ] && kill -HUP $(members) 2>/dev/null
 sleep 1
 for g in $groups; do kill -KILL "-$g" 2>/dev/null; done
+[ "$sessions" != " " ] && kill -KILL $(members) 2>/dev/null
 exit 0
 "#;
 
@@ -50,6 +72,7 @@ pub struct Watchdog {
 struct State {
     proc: Option<Running>,
     groups: BTreeSet<i32>,
+    sessions: BTreeSet<i32>,
 }
 
 static GLOBAL: OnceLock<Watchdog> = OnceLock::new();
@@ -110,6 +133,21 @@ impl Watchdog {
         }
     }
 
+    /// Guards every process of session `sid` (a terminal) from now on.
+    pub fn register_session(&self, sid: i32) {
+        let mut s = lock(&self.state);
+        s.sessions.insert(sid);
+        self.send(&mut s, &format!("+s{sid}\n"));
+    }
+
+    /// Stops guarding session `sid` (it is gone).
+    pub fn unregister_session(&self, sid: i32) {
+        let mut s = lock(&self.state);
+        if s.sessions.remove(&sid) {
+            self.send(&mut s, &format!("-s{sid}\n"));
+        }
+    }
+
     /// Pid of the watchdog process, if one is running.
     pub fn pid(&self) -> Option<u32> {
         lock(&self.state).proc.as_ref().map(|r| r.child.id())
@@ -128,7 +166,12 @@ impl Watchdog {
         }
         match start() {
             Ok(r) => {
-                let all: String = s.groups.iter().map(|g| format!("+{g}\n")).collect();
+                let all: String = s
+                    .groups
+                    .iter()
+                    .map(|g| format!("+{g}\n"))
+                    .chain(s.sessions.iter().map(|sid| format!("+s{sid}\n")))
+                    .collect();
                 if let Err(e) = send_line(&r.sock, &all) {
                     tracing::warn!(error = %e, "orphan watchdog did not take its groups");
                 }
@@ -138,5 +181,86 @@ impl Watchdog {
                 tracing::warn!(error = %e, "could not start the orphan watchdog; runner children may outlive a crashed host")
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+
+    /// A process in a session of its own that ignores SIGHUP and SIGTERM, with a background
+    /// job in another process group of that session (as an interactive shell makes them).
+    fn stubborn_session() -> (Child, i32) {
+        let child = Command::new("setsid")
+            .args([
+                "/bin/sh",
+                "-c",
+                "trap '' HUP TERM; set -m; (trap '' HUP TERM; exec sleep 300) & exec sleep 300",
+            ])
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("setsid");
+        let sid = i32::try_from(child.id()).expect("pid");
+        (child, sid)
+    }
+
+    fn wait_for(mut f: impl FnMut() -> bool) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if f() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn host_death_ends_every_process_of_a_registered_session() {
+        let (mut child, sid) = stubborn_session();
+        assert!(
+            wait_for(|| crate::supervise::session_members(sid).len() == 2),
+            "leader and background job in the session"
+        );
+        let mut dog = start().expect("watchdog");
+        send_line(&dog.sock, &format!("+s{sid}\n")).expect("register");
+        // The host "dies": the watchdog sees end-of-file on its socket.
+        drop(dog.sock);
+        let gone = wait_for(|| crate::supervise::session_members(sid).is_empty());
+        let _ = child.kill();
+        let _ = child.wait();
+        let _ = dog.child.wait();
+        for pid in crate::supervise::session_members(sid) {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+        assert!(gone, "no process of the session outlived the host");
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_forgotten_session_is_left_alone() {
+        let (mut child, sid) = stubborn_session();
+        assert!(wait_for(
+            || crate::supervise::session_members(sid).len() == 2
+        ));
+        let mut dog = start().expect("watchdog");
+        send_line(&dog.sock, &format!("+s{sid}\n-s{sid}\n")).expect("register, forget");
+        drop(dog.sock);
+        let _ = dog.child.wait();
+        let alive = crate::supervise::session_members(sid).len();
+        for pid in crate::supervise::session_members(sid) {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+        let _ = child.wait();
+        assert_eq!(alive, 2);
     }
 }

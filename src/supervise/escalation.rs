@@ -15,6 +15,8 @@ pub enum Control {
     Stop,
     /// End it now: the first signal at once, SIGKILL after the kill grace.
     Kill,
+    /// End it now with this signal instead of the first one, SIGKILL after the kill grace.
+    KillWith(Signal),
 }
 
 /// The escalation timers of one process.
@@ -51,10 +53,11 @@ impl Escalation {
                 }
                 None
             }
-            Control::Kill => {
+            Control::Kill => self.control(Control::KillWith(self.first), now),
+            Control::KillWith(sig) => {
                 self.first_at = None;
                 self.kill_at.get_or_insert(now + self.kill_grace);
-                Some(self.first)
+                Some(sig)
             }
         }
     }
@@ -142,6 +145,17 @@ mod tests {
         e.control(Control::Kill, t0);
         assert_eq!(e.control(Control::Stop, t0), None);
         assert_eq!(e.deadline(), Some(t0 + KILL));
+    }
+
+    #[test]
+    fn kill_with_sends_that_signal_then_sigkill() {
+        let t0 = Instant::now();
+        let mut e = esc();
+        assert_eq!(
+            e.control(Control::KillWith(Signal::SIGINT), t0),
+            Some(Signal::SIGINT)
+        );
+        assert_eq!(e.fire(t0 + KILL), Some(Signal::SIGKILL));
     }
 
     #[test]

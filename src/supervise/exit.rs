@@ -164,6 +164,22 @@ pub fn reap(child: &mut Child) -> io::Result<ExitKind> {
     child.wait().map(exit_kind)
 }
 
+/// Reaps child `pid`, which has exited (see [`wait_exited`]), when no `Child` handle owns it
+/// (PTY children).
+pub fn reap_pid(pid: i32) -> io::Result<ExitKind> {
+    use nix::sys::wait::{WaitStatus, waitpid};
+    loop {
+        match waitpid(Pid::from_raw(pid), None) {
+            Ok(WaitStatus::Exited(_, code)) => return Ok(ExitKind::Code(code)),
+            Ok(WaitStatus::Signaled(_, sig, _)) => return Ok(ExitKind::Signal(sig as i32)),
+            // Stopped/continued reports are not exits: wait on.
+            Ok(_) => continue,
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(io::Error::from(e)),
+        }
+    }
+}
+
 /// How an [`ExitStatus`] ended.
 pub fn exit_kind(status: ExitStatus) -> ExitKind {
     use std::os::unix::process::ExitStatusExt;

@@ -6,6 +6,7 @@
 
 mod escalation;
 mod exit;
+mod pty;
 mod signal;
 mod spawn;
 mod spawner;
@@ -15,8 +16,13 @@ mod supervisor;
 mod tests;
 
 pub use escalation::{Control, Escalation};
-pub use exit::{exit_kind, has_exited, notify_when_exited, reap, wait_exit_after, wait_exited};
-pub use signal::{group_alive, signal_group, sweep_group};
+pub use exit::{
+    exit_kind, has_exited, notify_when_exited, reap, reap_pid, wait_exit_after, wait_exited,
+};
+pub use pty::{PtySpawned, PtySpec, resolve_program, spawn_pty};
+pub use signal::{
+    group_alive, session_members, signal_group, signal_session, sweep_group, sweep_session,
+};
 pub use spawn::{SpawnSpec, Spawned, check_program, spawn};
-pub use spawner::{prestart_spawner, spawn_async};
+pub use spawner::{prestart_spawner, spawn_async, spawn_pty_async};
 pub use supervisor::supervise;

@@ -26,6 +26,64 @@ pub fn group_alive(pgid: i32) -> bool {
     }
 }
 
+/// The live processes of session `sid` (zombies left out), found by session id rather than
+/// process group: an interactive shell puts each job in a group of its own, and a job may
+/// ignore SIGHUP.
+#[cfg(target_os = "linux")]
+pub fn session_members(sid: i32) -> Vec<i32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                return false;
+            };
+            // After the command name (in parentheses, may hold anything): state, ppid, pgrp,
+            // session.
+            let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+                return false;
+            };
+            let mut fields = rest.split_whitespace();
+            let state = fields.next();
+            let session = fields.nth(2).and_then(|f| f.parse::<i32>().ok());
+            session == Some(sid) && state != Some("Z")
+        })
+        .collect()
+}
+
+/// Sends `sig` to every live process of session `sid`; returns how many there were.
+#[cfg(target_os = "linux")]
+pub fn signal_session(sid: i32, sig: Signal) -> io::Result<usize> {
+    let members = session_members(sid);
+    for &pid in &members {
+        match nix::sys::signal::kill(Pid::from_raw(pid), sig) {
+            Ok(()) | Err(nix::errno::Errno::ESRCH) => {}
+            Err(e) => tracing::warn!(pid, error = %e, "signalling a terminal process failed"),
+        }
+    }
+    Ok(members.len())
+}
+
+/// After the leader of session `sid` exited: SIGKILL whatever of the session is still there
+/// after `grace`, then stop guarding it with the watchdog.
+pub async fn sweep_session(sid: i32, grace: Duration) {
+    let deadline = Instant::now() + grace;
+    while Instant::now() < deadline && !session_members(sid).is_empty() {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = signal_session(sid, Signal::SIGKILL);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !session_members(sid).is_empty() {
+        if Instant::now() >= deadline {
+            tracing::warn!(sid, "terminal session survived SIGKILL");
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    crate::watchdog::global().unregister_session(sid);
+}
+
 /// After the leader exited: SIGKILL whatever of group `pgid` ignored SIGTERM for `grace`, then
 /// stop guarding the group with the watchdog.
 pub async fn sweep_group(pgid: i32, grace: Duration) {

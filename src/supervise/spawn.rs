@@ -153,7 +153,7 @@ pub fn check_program(program: &str) -> io::Result<()> {
 }
 
 /// `setpriv`, if this system has one that supports `--pdeathsig` (checked once).
-fn pdeathsig_helper() -> Option<&'static str> {
+pub(super) fn pdeathsig_helper() -> Option<&'static str> {
     #[cfg(target_os = "linux")]
     {
         static HELPER: std::sync::OnceLock<Option<&'static str>> = std::sync::OnceLock::new();

@@ -4,10 +4,17 @@ use std::io;
 
 use nix::sys::signal::Signal;
 
-use super::signal::signal_group;
+use super::pty::{PtySpawned, PtySpec, spawn_pty};
+use super::signal::{signal_group, signal_session};
 use super::spawn::{SpawnSpec, Spawned, spawn};
 
-type SpawnJob = (SpawnSpec, tokio::sync::oneshot::Sender<io::Result<Spawned>>);
+type Reply<T> = tokio::sync::oneshot::Sender<io::Result<T>>;
+
+/// What a spawner thread is asked to start.
+enum SpawnJob {
+    Pipes(SpawnSpec, Reply<Spawned>),
+    Pty(PtySpec, Reply<PtySpawned>),
+}
 
 /// Spawns `spec` on a spawner thread; the result arrives on the returned channel.
 ///
@@ -19,7 +26,9 @@ pub fn spawn_async(spec: SpawnSpec) -> tokio::sync::oneshot::Receiver<io::Result
     let (tx, rx) = tokio::sync::oneshot::channel();
     match spawner(spec.nice) {
         Some(jobs) => {
-            if let Err(std::sync::mpsc::SendError((spec, reply))) = jobs.send((spec, tx)) {
+            if let Err(std::sync::mpsc::SendError(SpawnJob::Pipes(spec, reply))) =
+                jobs.send(SpawnJob::Pipes(spec, tx))
+            {
                 let _ = reply.send(spawn(&spec));
             }
         }
@@ -28,6 +37,26 @@ pub fn spawn_async(spec: SpawnSpec) -> tokio::sync::oneshot::Receiver<io::Result
         None => {
             tracing::warn!("no spawner thread; runner spawned at the caller's priority");
             let _ = tx.send(spawn(&spec));
+        }
+    }
+    rx
+}
+
+/// Spawns `spec` on a PTY from the spawner thread of the app's own priority (terminals are
+/// interactive: they are not lowered like runners); the result arrives on the channel.
+pub fn spawn_pty_async(spec: PtySpec) -> tokio::sync::oneshot::Receiver<io::Result<PtySpawned>> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    match spawner(0) {
+        Some(jobs) => {
+            if let Err(std::sync::mpsc::SendError(SpawnJob::Pty(spec, reply))) =
+                jobs.send(SpawnJob::Pty(spec, tx))
+            {
+                let _ = reply.send(spawn_pty(&spec));
+            }
+        }
+        None => {
+            tracing::warn!("no spawner thread; terminal spawned on the calling thread");
+            let _ = tx.send(spawn_pty(&spec));
         }
     }
     rx
@@ -62,13 +91,22 @@ fn start_spawner(nice: u8) -> Option<std::sync::mpsc::Sender<SpawnJob>> {
             if let Err(e) = crate::priority::lower_current_thread(nice) {
                 tracing::warn!(error = %e, nice, "could not lower the runners' priority");
             }
-            for (spec, reply) in queue {
-                let result = spawn(&spec);
-                if let Err(Ok(orphan)) = reply.send(result) {
-                    // Nobody waits for it any more: do not leave it running.
-                    let _ = signal_group(orphan.pid, Signal::SIGKILL);
-                    let mut child = orphan.child;
-                    let _ = child.wait();
+            for job in queue {
+                // Nobody waits for what was spawned any more: do not leave it running.
+                match job {
+                    SpawnJob::Pipes(spec, reply) => {
+                        if let Err(Ok(orphan)) = reply.send(spawn(&spec)) {
+                            let _ = signal_group(orphan.pid, Signal::SIGKILL);
+                            let mut child = orphan.child;
+                            let _ = child.wait();
+                        }
+                    }
+                    SpawnJob::Pty(spec, reply) => {
+                        if let Err(Ok(orphan)) = reply.send(spawn_pty(&spec)) {
+                            let _ = signal_session(orphan.pid, Signal::SIGKILL);
+                            let _ = super::exit::reap_pid(orphan.pid);
+                        }
+                    }
                 }
             }
         })

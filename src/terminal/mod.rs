@@ -1,5 +1,15 @@
 //! Terminal sessions: a program on a real PTY (portable-pty), supervised by
-//! `crate::supervise` like an agent runner, its output streamed as bytes or text.
+//! `crate::supervise` like an agent runner — its escalation aimed at the terminal's whole
+//! session — its output streamed as text or bytes with backpressure, scrollback and idle
+//! detection.
 
 pub mod ring;
+pub mod session;
 pub mod utf8;
+
+#[cfg(test)]
+mod tests;
+
+pub use session::{
+    Chunk, Terminal, TerminalConfig, TerminalEvent, TerminalInfo, TerminalSink, TerminalTasks,
+};

@@ -1,0 +1,609 @@
+//! One terminal session: a program on a PTY, its output read off the master (with
+//! backpressure, pause, UTF-8 carry-over, scrollback and idle detection), its input written
+//! through a bounded queue, and the supervision core's escalation aimed at the terminal's whole
+//! session (SIGHUP, then SIGKILL).
+
+use std::io;
+use std::os::fd::{AsFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use nix::sys::signal::Signal;
+use portable_pty::{MasterPty, PtySize};
+use tokio::io::Interest;
+use tokio::io::unix::AsyncFd;
+use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::time::Instant;
+
+use super::ring::Scrollback;
+use super::utf8::Utf8Carry;
+use crate::agent::now_ms;
+use crate::error::{ErrorCode, OpError};
+use crate::outbox::{Credit, lock};
+use crate::status::ExitKind;
+use crate::supervise::{self, Control, Escalation, PtySpawned};
+
+/// Largest single read off the master.
+const READ_CHUNK: usize = 64 * 1024;
+
+/// Settings of one terminal, resolved and checked.
+#[derive(Debug, Clone)]
+pub struct TerminalConfig {
+    /// Deliver text (UTF-8 decoded with carry-over) rather than bytes.
+    pub utf8: bool,
+    /// Scrollback kept, bytes (0: none).
+    pub scrollback_bytes: usize,
+    /// Quiet time before the state turns idle.
+    pub idle: Duration,
+    /// First signal → SIGKILL.
+    pub kill_grace: Duration,
+    /// Output read but not yet taken by the consumer; at the cap the PTY is not read.
+    pub max_pending_bytes: usize,
+    /// Input queued but not yet written; beyond it `write` refuses.
+    pub input_queue_bytes: usize,
+}
+
+/// A piece of output, in the terminal's encoding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Chunk {
+    /// Decoded text (`encoding: "utf8"`).
+    Text(String),
+    /// Raw bytes (`encoding: null`).
+    Bytes(Vec<u8>),
+}
+
+/// What a terminal reports, in order.
+#[derive(Debug)]
+pub enum TerminalEvent {
+    /// Output; its credit goes back to the reader when the consumer drops it.
+    Data(Chunk, Option<Credit>),
+    /// No output for `idle` (true), or output again (false).
+    Idle(bool),
+    /// The program exited and every byte of its output was delivered before this.
+    Exit(ExitKind),
+    /// The program could not be started (fork/exec failed); nothing else follows.
+    Failed(String),
+}
+
+/// Where a terminal's events go (the JS delivery queue; a channel in tests).
+pub trait TerminalSink: Send + Sync {
+    /// Called in order for every event of terminal `token`.
+    fn push(&self, token: u64, event: TerminalEvent);
+}
+
+/// A copy of a terminal's state (`info()`).
+#[derive(Debug, Clone)]
+pub struct TerminalInfo {
+    /// Id.
+    pub id: String,
+    /// Pid of the program (its session id); 0 until it runs.
+    pub pid: i32,
+    /// Size.
+    pub cols: u16,
+    /// Size.
+    pub rows: u16,
+    /// Whether the last `idle` period passed without output.
+    pub idle: bool,
+    /// Name of the foreground process (`tcgetpgrp` + `/proc/<pgid>/comm`), if known.
+    pub foreground: Option<String>,
+    /// Start, ms since the epoch.
+    pub started_at: u64,
+    /// Last output, ms since the epoch.
+    pub last_output_at: Option<u64>,
+    /// Output bytes read.
+    pub bytes_in: u64,
+    /// Input bytes written.
+    pub bytes_out: u64,
+    /// Whether the program is still running.
+    pub alive: bool,
+    /// How it ended.
+    pub exit: Option<ExitKind>,
+}
+
+#[derive(Debug)]
+struct State {
+    cols: u16,
+    rows: u16,
+    idle: bool,
+    exit: Option<ExitKind>,
+    bytes_in: u64,
+    bytes_out: u64,
+    last_output_at: Option<u64>,
+    scrollback: Scrollback,
+}
+
+/// One terminal.
+pub struct Terminal {
+    /// Id given by the app.
+    pub id: String,
+    /// Names the terminal in deliveries (a new one for a reused id).
+    pub token: u64,
+    cfg: TerminalConfig,
+    started_at: u64,
+    pid: AtomicI32,
+    state: Mutex<State>,
+    master: Mutex<Option<Box<dyn MasterPty + Send>>>,
+    input: mpsc::UnboundedSender<Vec<u8>>,
+    queued: Arc<AtomicUsize>,
+    ctrl: mpsc::UnboundedSender<Control>,
+    paused: watch::Sender<bool>,
+    pending: Arc<Semaphore>,
+    finished: AtomicBool,
+}
+
+impl std::fmt::Debug for Terminal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Terminal")
+            .field("id", &self.id)
+            .field("pid", &self.pid())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Receiving ends handed to [`Terminal::run`].
+pub struct TerminalTasks {
+    input_rx: mpsc::UnboundedReceiver<Vec<u8>>,
+    ctrl_rx: mpsc::UnboundedReceiver<Control>,
+    spawned: tokio::sync::oneshot::Receiver<io::Result<PtySpawned>>,
+}
+
+impl Terminal {
+    /// A terminal whose program is being spawned (`spawned` delivers it). Call
+    /// [`Terminal::run`] with the returned tasks.
+    pub fn new(
+        id: &str,
+        token: u64,
+        cols: u16,
+        rows: u16,
+        cfg: TerminalConfig,
+        spawned: tokio::sync::oneshot::Receiver<io::Result<PtySpawned>>,
+    ) -> (Arc<Self>, TerminalTasks) {
+        let (input, input_rx) = mpsc::unbounded_channel();
+        let (ctrl, ctrl_rx) = mpsc::unbounded_channel();
+        let (paused, _) = watch::channel(false);
+        let term = Arc::new(Self {
+            id: id.to_owned(),
+            token,
+            started_at: now_ms(),
+            pid: AtomicI32::new(0),
+            state: Mutex::new(State {
+                cols,
+                rows,
+                idle: false,
+                exit: None,
+                bytes_in: 0,
+                bytes_out: 0,
+                last_output_at: None,
+                scrollback: Scrollback::new(cfg.scrollback_bytes),
+            }),
+            master: Mutex::new(None),
+            input,
+            queued: Arc::new(AtomicUsize::new(0)),
+            ctrl,
+            paused,
+            pending: Arc::new(Semaphore::new(cfg.max_pending_bytes.max(READ_CHUNK))),
+            finished: AtomicBool::new(false),
+            cfg,
+        });
+        (
+            term,
+            TerminalTasks {
+                input_rx,
+                ctrl_rx,
+                spawned,
+            },
+        )
+    }
+
+    /// Pid of the program (also its session and group id); 0 until it runs.
+    pub fn pid(&self) -> i32 {
+        self.pid.load(Ordering::SeqCst)
+    }
+
+    /// Whether the program has exited.
+    pub fn has_exited(&self) -> bool {
+        lock(&self.state).exit.is_some() || self.finished.load(Ordering::SeqCst)
+    }
+
+    /// Queues input. `false` when the queue is full or the program has exited; never blocks.
+    pub fn write(&self, data: Vec<u8>) -> bool {
+        if data.is_empty() {
+            return !self.has_exited();
+        }
+        if self.has_exited() {
+            return false;
+        }
+        let len = data.len();
+        let cap = self.cfg.input_queue_bytes;
+        if self
+            .queued
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |q| {
+                (q + len <= cap).then_some(q + len)
+            })
+            .is_err()
+        {
+            return false;
+        }
+        if self.input.send(data).is_err() {
+            self.queued.fetch_sub(len, Ordering::SeqCst);
+            return false;
+        }
+        true
+    }
+
+    /// Resizes the PTY (the kernel sends SIGWINCH to the foreground group). No-op after exit.
+    pub fn resize(&self, cols: u16, rows: u16) -> Result<(), OpError> {
+        if cols == 0 || rows == 0 {
+            return Err(OpError::new(
+                ErrorCode::InvalidArgument,
+                "cols and rows must be positive integers",
+            ));
+        }
+        let mut s = lock(&self.state);
+        if s.exit.is_some() {
+            return Ok(());
+        }
+        s.cols = cols;
+        s.rows = rows;
+        if let Some(m) = lock(&self.master).as_ref() {
+            m.resize(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .map_err(|e| OpError::new(ErrorCode::InvalidState, format!("resize failed: {e}")))?;
+        }
+        Ok(())
+    }
+
+    /// Stops (`true`) or restarts reading the PTY; while paused the program blocks on
+    /// output, nothing is dropped.
+    pub fn set_paused(&self, paused: bool) {
+        self.paused.send_replace(paused);
+    }
+
+    /// Sends `sig` (SIGHUP by default) to every process of the terminal's session, SIGKILL
+    /// after the kill grace. No-op after exit.
+    pub fn kill(&self, sig: Option<Signal>) {
+        if !self.has_exited() {
+            let _ = self.ctrl.send(match sig {
+                Some(s) => Control::KillWith(s),
+                None => Control::Kill,
+            });
+        }
+    }
+
+    /// SIGKILL to the whole session at once, synchronously (host or worker going away).
+    pub fn kill_now(&self) {
+        let s = lock(&self.state);
+        let pid = self.pid();
+        if s.exit.is_none() && pid > 0 {
+            let _ = supervise::signal_session(pid, Signal::SIGKILL);
+        }
+    }
+
+    /// The scrollback: the latest output, from a character boundary.
+    pub fn scrollback(&self) -> Vec<u8> {
+        lock(&self.state).scrollback.contents()
+    }
+
+    /// A copy of the state.
+    pub fn info(&self) -> TerminalInfo {
+        let s = lock(&self.state);
+        let foreground = if s.exit.is_none() {
+            lock(&self.master)
+                .as_ref()
+                .and_then(|m| m.process_group_leader())
+                .and_then(|pgid| std::fs::read_to_string(format!("/proc/{pgid}/comm")).ok())
+                .map(|c| c.trim_end().to_owned())
+        } else {
+            None
+        };
+        TerminalInfo {
+            id: self.id.clone(),
+            pid: self.pid(),
+            cols: s.cols,
+            rows: s.rows,
+            idle: s.idle,
+            foreground,
+            started_at: self.started_at,
+            last_output_at: s.last_output_at,
+            bytes_in: s.bytes_in,
+            bytes_out: s.bytes_out,
+            alive: s.exit.is_none() && !self.finished.load(Ordering::SeqCst),
+            exit: s.exit,
+        }
+    }
+
+    /// Runs the terminal until its program has exited, its output is delivered and its
+    /// session is gone (or being swept).
+    pub async fn run(self: Arc<Self>, sink: Arc<dyn TerminalSink>, tasks: TerminalTasks) {
+        let TerminalTasks {
+            input_rx,
+            mut ctrl_rx,
+            spawned,
+        } = tasks;
+        let PtySpawned { pid, master } = match spawned.await {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => return self.failed(&*sink, format!("Failed to start the terminal: {e}")),
+            Err(_) => {
+                return self.failed(
+                    &*sink,
+                    "Failed to start the terminal: the spawner thread is gone".into(),
+                );
+            }
+        };
+        let fd = match master.as_raw_fd().map(dup_nonblocking) {
+            Some(Ok(fd)) => fd,
+            Some(Err(e)) => {
+                let _ = supervise::signal_session(pid, Signal::SIGKILL);
+                return self.failed(&*sink, format!("Failed to start the terminal: {e}"));
+            }
+            None => {
+                let _ = supervise::signal_session(pid, Signal::SIGKILL);
+                return self.failed(
+                    &*sink,
+                    "Failed to start the terminal: no PTY descriptor".into(),
+                );
+            }
+        };
+        // SAFETY: `fd` is an `OwnedFd` moved into the `AsyncFd`, so it stays open and is the
+        // same descriptor for the whole life of the registration.
+        let afd = match unsafe {
+            AsyncFd::register_with_interest(fd, Interest::READABLE | Interest::WRITABLE)
+        } {
+            Ok(a) => Arc::new(a),
+            Err(e) => {
+                let _ = supervise::signal_session(pid, Signal::SIGKILL);
+                return self.failed(&*sink, format!("Failed to start the terminal: {e}"));
+            }
+        };
+        *lock(&self.master) = Some(master);
+        self.pid.store(pid, Ordering::SeqCst);
+        crate::watchdog::global().register_session(pid);
+
+        let (eof_tx, eof_rx) = tokio::sync::oneshot::channel::<()>();
+        let (drained_tx, mut drained_rx) = watch::channel(false);
+        let reader =
+            tokio::spawn(
+                self.clone()
+                    .read_output(sink.clone(), afd.clone(), eof_tx, drained_tx),
+            );
+        let writer = tokio::spawn(self.clone().write_input(afd, input_rx));
+
+        let mut escalation = Escalation::new(Duration::ZERO, self.cfg.kill_grace, Signal::SIGHUP);
+        let exited = supervise::wait_exit_after(pid, eof_rx);
+        let session_signal = |sig: Signal| {
+            if let Err(e) = supervise::signal_session(pid, sig) {
+                tracing::warn!(terminal = %self.id, error = %e, "signalling the terminal failed");
+            }
+        };
+        if let Err(e) =
+            supervise::supervise(exited, &mut ctrl_rx, &mut escalation, session_signal).await
+        {
+            tracing::warn!(terminal = %self.id, error = %e, "waiting for the terminal program failed");
+        }
+
+        // The leader has exited but is not reaped, so its pid — the session id — is reserved.
+        // Output written just before the exit, or by a background job that still holds the
+        // tty, is read until end-of-file; something that keeps the tty open for longer than
+        // the kill grace is ended with the session.
+        let bounded = self.cfg.kill_grace + Duration::from_millis(500);
+        if tokio::time::timeout(bounded, drained_rx.wait_for(|d| *d))
+            .await
+            .is_err()
+        {
+            tracing::debug!(terminal = %self.id, "PTY still held {bounded:?} after exit; ending its session");
+            let _ = supervise::signal_session(pid, Signal::SIGKILL);
+            let _ = tokio::time::timeout(Duration::from_secs(2), drained_rx.wait_for(|d| *d)).await;
+        }
+        reader.abort();
+        writer.abort();
+        // Whatever is left of the session (background jobs that ignore SIGHUP) goes too.
+        let leftovers = supervise::signal_session(pid, Signal::SIGHUP).unwrap_or(0) > 0;
+        let kind = {
+            let mut s = lock(&self.state);
+            let kind = supervise::reap_pid(pid).unwrap_or_else(|e| {
+                tracing::warn!(terminal = %self.id, error = %e, "reaping the terminal program failed");
+                ExitKind::Code(-1)
+            });
+            s.exit = Some(kind);
+            kind
+        };
+        *lock(&self.master) = None;
+        if leftovers {
+            tokio::spawn(supervise::sweep_session(pid, self.cfg.kill_grace));
+        } else {
+            crate::watchdog::global().unregister_session(pid);
+        }
+        if !self.finished.swap(true, Ordering::SeqCst) {
+            sink.push(self.token, TerminalEvent::Exit(kind));
+        }
+    }
+
+    fn failed(&self, sink: &dyn TerminalSink, error: String) {
+        if !self.finished.swap(true, Ordering::SeqCst) {
+            tracing::warn!(terminal = %self.id, "{error}");
+            lock(&self.state).exit.get_or_insert(ExitKind::Code(-1));
+            sink.push(self.token, TerminalEvent::Failed(error));
+        }
+    }
+
+    async fn read_output(
+        self: Arc<Self>,
+        sink: Arc<dyn TerminalSink>,
+        afd: Arc<AsyncFd<OwnedFd>>,
+        eof: tokio::sync::oneshot::Sender<()>,
+        drained: watch::Sender<bool>,
+    ) {
+        let mut decoder = Utf8Carry::new();
+        let mut buf = vec![0u8; READ_CHUNK];
+        let mut paused = self.paused.subscribe();
+        let mut idle_at = Some(Instant::now() + self.cfg.idle);
+        loop {
+            // Paused: read nothing (the program blocks once the tty buffer is full).
+            if *paused.borrow_and_update() {
+                tokio::select! {
+                    r = paused.changed() => if r.is_err() { break },
+                    _ = sleep_until(idle_at) => { idle_at = None; self.set_idle(&*sink, true); }
+                }
+                continue;
+            }
+            // Credit for a whole chunk first: at the cap the PTY is not read (backpressure).
+            let credit = tokio::select! {
+                c = self.pending.clone().acquire_many_owned(READ_CHUNK as u32) => match c {
+                    Ok(p) => { p.forget(); READ_CHUNK }
+                    Err(_) => break,
+                },
+                _ = sleep_until(idle_at) => { idle_at = None; self.set_idle(&*sink, true); continue }
+            };
+            let n = tokio::select! {
+                r = read_some(&afd, &mut buf) => r,
+                _ = sleep_until(idle_at) => {
+                    self.pending.add_permits(credit);
+                    idle_at = None;
+                    self.set_idle(&*sink, true);
+                    continue;
+                }
+                r = paused.changed() => {
+                    self.pending.add_permits(credit);
+                    if r.is_err() { break }
+                    continue;
+                }
+            };
+            let n = match n {
+                Ok(n) if n > 0 => n,
+                Ok(_) => {
+                    self.pending.add_permits(credit);
+                    break;
+                }
+                Err(e) => {
+                    self.pending.add_permits(credit);
+                    // EIO is how Linux reports that the last slave descriptor was closed.
+                    if e.raw_os_error() != Some(libc::EIO) {
+                        tracing::debug!(terminal = %self.id, error = %e, "reading the PTY failed");
+                    }
+                    break;
+                }
+            };
+            self.pending.add_permits(credit - n);
+            let held = Credit::new(self.pending.clone(), n);
+            let now = now_ms();
+            let was_idle = {
+                let mut s = lock(&self.state);
+                s.bytes_in += n as u64;
+                s.last_output_at = Some(now);
+                s.scrollback.push(&buf[..n]);
+                std::mem::replace(&mut s.idle, false)
+            };
+            if was_idle {
+                sink.push(self.token, TerminalEvent::Idle(false));
+            }
+            idle_at = Some(Instant::now() + self.cfg.idle);
+            let chunk = if self.cfg.utf8 {
+                let mut text = String::with_capacity(n);
+                decoder.decode(&buf[..n], &mut text);
+                if text.is_empty() {
+                    // Only the start of a character: it goes out with the next read.
+                    drop(held);
+                    continue;
+                }
+                Chunk::Text(text)
+            } else {
+                Chunk::Bytes(buf[..n].to_vec())
+            };
+            sink.push(self.token, TerminalEvent::Data(chunk, Some(held)));
+        }
+        if self.cfg.utf8 {
+            let mut rest = String::new();
+            decoder.finish(&mut rest);
+            if !rest.is_empty() {
+                sink.push(self.token, TerminalEvent::Data(Chunk::Text(rest), None));
+            }
+        }
+        let _ = eof.send(());
+        drained.send_replace(true);
+    }
+
+    fn set_idle(&self, sink: &dyn TerminalSink, idle: bool) {
+        let changed = {
+            let mut s = lock(&self.state);
+            s.exit.is_none() && std::mem::replace(&mut s.idle, idle) != idle
+        };
+        if changed {
+            sink.push(self.token, TerminalEvent::Idle(idle));
+        }
+    }
+
+    async fn write_input(
+        self: Arc<Self>,
+        afd: Arc<AsyncFd<OwnedFd>>,
+        mut rx: mpsc::UnboundedReceiver<Vec<u8>>,
+    ) {
+        while let Some(data) = rx.recv().await {
+            let len = data.len();
+            let result = write_all(&afd, &data).await;
+            self.queued.fetch_sub(len, Ordering::SeqCst);
+            match result {
+                Ok(()) => lock(&self.state).bytes_out += len as u64,
+                Err(e) => {
+                    tracing::debug!(terminal = %self.id, error = %e, "PTY input closed");
+                    break;
+                }
+            }
+        }
+        rx.close();
+        while let Ok(data) = rx.try_recv() {
+            self.queued.fetch_sub(data.len(), Ordering::SeqCst);
+        }
+    }
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// A non-blocking, close-on-exec duplicate of the master descriptor for the runtime to poll
+/// (portable-pty keeps the original for resize and the foreground group).
+fn dup_nonblocking(raw: std::os::fd::RawFd) -> io::Result<OwnedFd> {
+    use nix::fcntl::{FcntlArg, OFlag, fcntl};
+    // SAFETY: `raw` is the master descriptor owned by the `MasterPty` the caller holds for
+    // the whole call; it is only borrowed to duplicate it.
+    let borrowed = unsafe { std::os::fd::BorrowedFd::borrow_raw(raw) };
+    let fd = borrowed.try_clone_to_owned()?;
+    let flags = fcntl(fd.as_fd(), FcntlArg::F_GETFL).map_err(io::Error::from)?;
+    fcntl(
+        fd.as_fd(),
+        FcntlArg::F_SETFL(OFlag::from_bits_truncate(flags) | OFlag::O_NONBLOCK),
+    )
+    .map_err(io::Error::from)?;
+    Ok(fd)
+}
+
+async fn read_some(afd: &AsyncFd<OwnedFd>, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        let mut guard = afd.readable().await?;
+        match guard.try_io(|fd| nix::unistd::read(fd.get_ref(), buf).map_err(io::Error::from)) {
+            Ok(r) => return r,
+            Err(_would_block) => continue,
+        }
+    }
+}
+
+async fn write_all(afd: &AsyncFd<OwnedFd>, mut data: &[u8]) -> io::Result<()> {
+    while !data.is_empty() {
+        let mut guard = afd.writable().await?;
+        match guard.try_io(|fd| nix::unistd::write(fd.get_ref(), data).map_err(io::Error::from)) {
+            Ok(Ok(n)) => data = &data[n..],
+            Ok(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
+            Ok(Err(e)) => return Err(e),
+            Err(_would_block) => {}
+        }
+    }
+    Ok(())
+}
