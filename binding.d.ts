@@ -4,7 +4,7 @@
 /** The native half of `SidecarManager` (the JS wrapper in `index.js` is the public class). */
 export declare class NativeManager {
   /** Resolves the options and connects `deliver`, which receives every batch. */
-  constructor(options: NativeOptions, deliver: (batch: string | string[]) => void)
+  constructor(options: NativeOptions, deliver: (batch: string | string[]) => void, deliverTerminal: (batch: Array<unknown>) => void)
   /** Starts a session (see `SidecarManager.startSession`). */
   startSession(sessionId: string, provider: string, prompt: string, optionsJson: string, env: Record<string, string>): OpResult
   /** Stops a session. */
@@ -21,6 +21,14 @@ export declare class NativeManager {
   removeSession(sessionId: string): void
   /** The next batch when the previous one said more is queued ("" when none). */
   pull(): string | string[]
+  /** Opens a terminal: the native handle, or the refusal with its code. */
+  openTerminal(id: string, options: NativeTerminalOptions, env: Record<string, string>): NativeTerminal | OpResult
+  /** Every terminal's state. */
+  listTerminals(): Array<NativeTerminalInfo>
+  /** Terminals whose program is still running. */
+  liveTerminals(): Array<LiveSession>
+  /** The next terminal delivery when the previous one said more is queued. */
+  pullTerminals(): Array<unknown>
   /** Runner processes alive. */
   alive(): number
   /** Refuses further calls and stops every session; exits arrive as batches. */
@@ -33,6 +41,26 @@ export declare class NativeManager {
   close(): void
   /** The resolved settings, for diagnostics. */
   settings(): NativeSettings
+}
+
+/** The native half of a `Terminal` (the JS class in `terminal.js` is the public one). */
+export declare class NativeTerminal {
+  /** Names the terminal in deliveries. */
+  token(): number
+  /** Program pid, 0 until it runs. */
+  pid(): number
+  /** Queues input; false when the queue is full or the program has exited. */
+  write(data: Uint8Array): boolean
+  /** Resizes (sizes checked by the wrapper). */
+  resize(cols: number, rows: number): void
+  /** Stops or restarts reading the PTY. */
+  setPaused(paused: boolean): void
+  /** Signals the whole session (SIGHUP when `signal` is absent), SIGKILL after the grace. */
+  kill(signal?: string | undefined | null): void
+  /** The scrollback bytes. */
+  scrollback(): Buffer
+  /** The terminal's state. */
+  info(): NativeTerminalInfo
 }
 
 /** A session whose runner is alive. */
@@ -123,6 +151,62 @@ export interface NativeSettings {
   maxPendingBytes: number
   /** Nice steps below the app for runners. */
   runnerNice: number
+}
+
+/** `terminal.info()` (the wrapper adds `state`). */
+export interface NativeTerminalInfo {
+  /** Id. */
+  id: string
+  /** Program pid (0 until it runs). */
+  pid: number
+  /** Size. */
+  cols: number
+  /** Size. */
+  rows: number
+  /** Idle now. */
+  idle: boolean
+  /** Foreground process name. */
+  foreground?: string
+  /** Start, ms since the epoch. */
+  startedAt: number
+  /** Last output, ms since the epoch. */
+  lastOutputAt?: number
+  /** Output bytes read. */
+  bytesIn: number
+  /** Input bytes written. */
+  bytesOut: number
+  /** Program running. */
+  alive: boolean
+  /** Exit code. */
+  exitCode?: number
+  /** Signal name. */
+  signal?: string
+}
+
+/** `openTerminal` options, type-checked by the JS wrapper. */
+export interface NativeTerminalOptions {
+  /** Program. */
+  command?: string
+  /** Arguments. */
+  args?: Array<string>
+  /** Working directory (the wrapper fills in `process.cwd()`). */
+  cwd: string
+  /** Over the host environment; `null` removes a key. */
+  env?: Record<string, string | undefined | null>
+  /** Strip provider keys. */
+  cleanEnv?: boolean
+  /** Size. */
+  cols?: number
+  /** Size. */
+  rows?: number
+  /** `TERM`. */
+  term?: string
+  /** Text (`true`) or bytes. */
+  utf8: boolean
+  /** Scrollback, bytes. */
+  scrollbackBytes?: number
+  /** Quiet time before `idle`, ms. */
+  idleMs?: number
 }
 
 /** `{ ok, error?, code? }`. */

@@ -172,6 +172,8 @@ export type SidecarErrorCode =
   | 'ERR_SPAWN_FAILED'
   | 'ERR_STDIN_FULL'
   | 'ERR_DISPOSED'
+  | 'ERR_TERMINAL_EXISTS'
+  | 'ERR_TERMINAL_NOT_FOUND'
   | 'ERR_INTERNAL'
 
 /** Result of the session calls. */
@@ -191,6 +193,93 @@ export interface ManagerDescription {
   sessions: SessionState[]
   /** Runner processes alive. */
   running: number
+  /** Every terminal, as `listTerminals()`. */
+  terminals: TerminalInfo[]
+}
+
+/** `openTerminal` options. */
+export interface TerminalOptions {
+  /** Program; default `$SHELL` (of the resulting environment), else `/bin/sh`. */
+  command?: string
+  args?: string[]
+  /** Default `process.cwd()`; a folder that does not exist throws `ERR_CWD_NOT_FOUND`. */
+  cwd?: string
+  /** Over the host environment; `null` removes a key. */
+  env?: Record<string, string | null>
+  /** Strip provider keys (`CLAUDE*`, `CODEX*`, `OLLAMA*`, `ANTHROPIC_*`) as agent sessions do. Default false. */
+  cleanEnv?: boolean
+  /** Default 80 × 24. */
+  cols?: number
+  rows?: number
+  /** `TERM`, default `"xterm-256color"`. */
+  term?: string
+  /** `"utf8"` (default): `onData` gets strings; `null`: `Uint8Array`s. */
+  encoding?: 'utf8' | null
+  /** Output kept for `scrollback()`, default 1 MiB; 0 keeps none. */
+  scrollbackBytes?: number
+  /** Quiet time before state `"idle"`, default 1000 ms. */
+  idleMs?: number
+}
+
+/** Whether a terminal has been quiet for `idleMs`. */
+export type TerminalState = 'active' | 'idle'
+
+/** How a terminal's program ended (`error`: it could not be started at all). */
+export interface TerminalExit {
+  exitCode: number | null
+  signal: string | null
+  error?: string
+}
+
+/** A terminal's state. */
+export interface TerminalInfo {
+  id: string
+  /** 0 until the program runs. */
+  pid: number
+  cols: number
+  rows: number
+  state: TerminalState
+  /** Name of the foreground process (e.g. `"vim"` while vim runs in the shell). */
+  foreground: string | null
+  startedAt: number
+  lastOutputAt: number | null
+  bytesIn: number
+  bytesOut: number
+  alive: boolean
+  exitCode: number | null
+  signal: string | null
+}
+
+/** Returned by `onData`, `onExit`, `onState`. */
+export interface Disposable {
+  dispose(): void
+}
+
+/** A program on a real PTY, supervised like an agent session. */
+export declare class Terminal {
+  readonly id: string
+  /** Pid of the program (its session id); 0 for the first moments, until it runs. */
+  readonly pid: number
+  readonly cols: number
+  readonly rows: number
+  /** Queues input; false when the input queue is full or the program has exited. Never blocks or throws. */
+  write(data: string | Uint8Array): boolean
+  /** No-op after exit; sizes that are not integers from 1 to 65535 throw a TypeError. */
+  resize(cols: number, rows: number): void
+  onData(cb: (data: string | Uint8Array) => void): Disposable
+  /** Once, after the last `onData`. */
+  onExit(cb: (e: TerminalExit) => void): Disposable
+  onState(cb: (state: TerminalState) => void): Disposable
+  /** The latest ≤ scrollbackBytes of output, starting on a character boundary. */
+  scrollback(): string | Uint8Array
+  /** Stop reading the PTY (the program blocks; nothing is dropped). */
+  pause(): void
+  resume(): void
+  /** `signal` (default SIGHUP) to every process of the terminal's session, SIGKILL after killGraceMs. */
+  kill(signal?: string): void
+  /** Kill and wait; idempotent. */
+  close(): Promise<TerminalExit>
+  info(): TerminalInfo
 }
 
 /**
@@ -216,9 +305,14 @@ export declare class SidecarManager {
   onStatus(sessionId: string, callback: StatusCallback): void
   /** Remove a session; a live runner is ended. */
   removeSession(sessionId: string): void
+  /** Open a terminal. Throws an Error with `.code` on bad options or when the program cannot start. */
+  openTerminal(id: string, options?: TerminalOptions): Terminal
+  /** The same object `openTerminal` returned (for a pane that re-attaches), or null. */
+  getTerminal(id: string): Terminal | null
+  listTerminals(): TerminalInfo[]
   /** A plain JSON snapshot. */
   describe(): ManagerDescription
-  /** Stop every session, wait for all runners to exit, release everything. Idempotent. */
+  /** Stop every session and terminal, wait for all their processes to exit, release everything. Idempotent. */
   dispose(): Promise<void>
 }
 

@@ -8,6 +8,7 @@
 
 const path = require('node:path')
 const { NativeManager } = require('./loader.js').load()
+const { Terminal, terminalOptions, argError } = require('./terminal.js')
 
 /** Every live manager, so the exit hook can end their runners. */
 const liveManagers = new Set()
@@ -130,6 +131,12 @@ class SidecarManager {
   #disposeReject = null
   #disposeTimer = null
   #alive = 0
+  /** token -> Terminal */
+  #terminals = new Map()
+  /** terminal id -> Terminal (the latest one opened under that id) */
+  #terminalIds = new Map()
+  #liveTerminals = 0
+  #cleanupGraceMs = 60000
 
   /**
    * @param {import('./index').SidecarManagerOptions} [options]
@@ -146,13 +153,15 @@ class SidecarManager {
           env: hostEnv(),
         },
         (batch) => this.#deliver(batch),
+        (batch) => this.#deliverTerminal(batch),
       )
     } catch (err) {
       const e = new TypeError(`SidecarManager: ${err && err.message ? err.message : err}`)
       e.code = 'ERR_INVALID_OPTION'
       throw e
     }
-    // Holds the event loop open while runners are alive (ref'd), never otherwise.
+    this.#cleanupGraceMs = this.#native.settings().cleanupGraceMs
+    // Holds the event loop open while runners or terminals are alive (ref'd), never otherwise.
     this.#keepAlive = setInterval(() => {}, 0x7fffffff)
     this.#keepAlive.unref()
     installExitHook()
@@ -248,6 +257,58 @@ class SidecarManager {
     this.#native.removeSession(sessionId)
   }
 
+  /**
+   * Opens a terminal: `options.command` (default $SHELL, else /bin/sh) on a new PTY. Throws an
+   * Error with `.code` when the options are wrong or the program cannot start.
+   */
+  openTerminal(id, options) {
+    if (this.#state !== 'ready') {
+      const e = new Error(DISPOSED)
+      e.code = 'ERR_DISPOSED'
+      throw e
+    }
+    if (typeof id !== 'string' || id === '') throw argError('terminal id must be a non-empty string')
+    const opts = terminalOptions(options, process.cwd())
+    const r = this.#native.openTerminal(id, opts, hostEnv())
+    if (r && r.ok === false) {
+      const e = r.code === 'ERR_INVALID_ARGUMENT' ? new TypeError(r.error) : new Error(r.error)
+      e.code = r.code
+      throw e
+    }
+    const term = new Terminal(r, id, opts.utf8, opts.cols ?? 80, opts.rows ?? 24)
+    this.#terminals.set(r.token(), term)
+    this.#terminalIds.set(id, term)
+    this.#liveTerminals++
+    this.#setAlive(this.#alive)
+    return term
+  }
+
+  /** The terminal opened under `id` (the same object), or null. */
+  getTerminal(id) {
+    if (this.#state === 'disposed' || typeof id !== 'string') return null
+    return this.#terminalIds.get(id) ?? null
+  }
+
+  /** Every terminal's info(), in opening order. */
+  listTerminals() {
+    if (this.#state === 'disposed') return []
+    return this.#native.listTerminals().map((i) => ({
+      id: i.id,
+      pid: i.pid,
+      cols: i.cols,
+      rows: i.rows,
+      state: i.idle ? 'idle' : 'active',
+      foreground: i.foreground ?? null,
+      startedAt: i.startedAt,
+      lastOutputAt: i.lastOutputAt ?? null,
+      bytesIn: i.bytesIn,
+      bytesOut: i.bytesOut,
+      alive: i.alive,
+      exitCode: i.exitCode ?? null,
+      signal: i.signal ?? null,
+    }))
+  }
+
   /** A plain snapshot of the manager. */
   describe() {
     const sessions = this.#state === 'disposed' ? [] : this.listSessions()
@@ -255,6 +316,7 @@ class SidecarManager {
       state: this.#state,
       sessions,
       running: this.#state === 'disposed' ? 0 : this.#native.alive(),
+      terminals: this.listTerminals(),
     }
   }
 
@@ -299,12 +361,12 @@ class SidecarManager {
 
   #setAlive(n) {
     this.#alive = n
-    if (n > 0) this.#keepAlive.ref()
+    if (n + this.#liveTerminals > 0) this.#keepAlive.ref()
     else this.#keepAlive.unref()
   }
 
   #checkDisposed(alive) {
-    if (this.#state !== 'disposing' || alive > 0) return
+    if (this.#state !== 'disposing' || alive > 0 || this.#liveTerminals > 0) return
     this.#finishDispose()
     const resolve = this.#disposeResolve
     this.#disposeResolve = this.#disposeReject = null
@@ -314,12 +376,18 @@ class SidecarManager {
   #failDispose() {
     if (this.#state !== 'disposing') return
     const live = this.#native.liveSessions()
-    if (live.length === 0) return this.#checkDisposed(0)
+    const terminals = this.#native.liveTerminals()
+    if (live.length === 0 && terminals.length === 0) return this.#checkDisposed(0)
     const errors = live.map((s) => {
       const e = new Error(`runner of session ${s.sessionId} (pid ${s.pid}) did not exit after SIGKILL`)
       e.code = 'ERR_RUNNER_STUCK'
       return e
     })
+    for (const t of terminals) {
+      const e = new Error(`program of terminal ${t.sessionId} (pid ${t.pid}) did not exit after SIGKILL`)
+      e.code = 'ERR_RUNNER_STUCK'
+      errors.push(e)
+    }
     this.#finishDispose()
     const reject = this.#disposeReject
     this.#disposeResolve = this.#disposeReject = null
@@ -332,6 +400,9 @@ class SidecarManager {
     liveManagers.delete(this)
     this.#byToken.clear()
     this.#tokens.clear()
+    this.#terminals.clear()
+    this.#terminalIds.clear()
+    this.#liveTerminals = 0
     this.#native.close()
     this.#setAlive(0)
     clearInterval(this.#keepAlive)
@@ -409,6 +480,58 @@ class SidecarManager {
     if (batch[1] && this.#state !== 'disposed') setImmediate(this.#pullNext)
   }
 
+  /** Terminal events: a flat array [more, kind, token, payload, …] (see src/napi/terminal.rs). */
+  #deliverTerminal(batch) {
+    if (!Array.isArray(batch)) return
+    for (let i = 1; i + 2 < batch.length; i += 3) {
+      const kind = batch[i]
+      const term = this.#terminals.get(batch[i + 1])
+      const payload = batch[i + 2]
+      if (!term) continue
+      switch (kind) {
+        case 0:
+          term._data(payload)
+          break
+        case 1:
+          term._state(payload)
+          break
+        case 2:
+        case 3:
+          this.#terminalEnded(batch[i + 1], term, kind === 2 ? payload : [null, null], kind === 3 ? payload : undefined)
+          break
+        default:
+          break
+      }
+    }
+    if (batch[0] && this.#state !== 'disposed') setImmediate(this.#pullTerminals)
+  }
+
+  #terminalEnded(token, term, [exitCode, signal], error) {
+    if (term._exited) return
+    term._exit(exitCode, signal, error)
+    this.#liveTerminals = Math.max(0, this.#liveTerminals - 1)
+    this.#setAlive(this.#alive)
+    this.#checkDisposed(this.#state === 'disposing' ? this.#native.alive() : 1)
+    // Like sessions: an ended terminal stays reachable for cleanupGraceMs.
+    const forget = setTimeout(() => {
+      this.#terminals.delete(token)
+      if (this.#terminalIds.get(term.id) === term) this.#terminalIds.delete(term.id)
+    }, this.#cleanupGraceMs)
+    forget.unref()
+  }
+
+  #pullTerminals = () => {
+    if (this.#state === 'disposed') return
+    let batch
+    try {
+      batch = this.#native.pullTerminals()
+    } catch (err) {
+      report('delivery', '(terminals)', err)
+      return
+    }
+    this.#deliverTerminal(batch)
+  }
+
   #pullNext = () => {
     if (this.#state === 'disposed') return
     let payload
@@ -431,6 +554,6 @@ class SidecarManager {
   }
 }
 
-module.exports = { SidecarManager }
+module.exports = { SidecarManager, Terminal }
 module.exports.SidecarManager = SidecarManager
 module.exports.default = SidecarManager

@@ -3,4 +3,5 @@
 import cjs from './index.js'
 
 export const SidecarManager = cjs.SidecarManager
+export const Terminal = cjs.Terminal
 export default cjs.SidecarManager

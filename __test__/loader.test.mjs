@@ -199,7 +199,7 @@ describe('package metadata: one list of platforms, one version', () => {
   })
 
   it('the published files include the loader and run nothing at install time', () => {
-    expect(pkg.files).toEqual(expect.arrayContaining(['index.js', 'index.mjs', 'index.d.ts', 'loader.js', 'binding.d.ts']))
+    expect(pkg.files).toEqual(expect.arrayContaining(['index.js', 'index.mjs', 'index.d.ts', 'loader.js', 'terminal.js', 'binding.d.ts']))
     for (const s of ['preinstall', 'install', 'postinstall', 'prepare']) expect(pkg.scripts[s], s).toBeUndefined()
   })
 })

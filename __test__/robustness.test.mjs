@@ -165,7 +165,7 @@ describe('dispose, describe, getSession', () => {
     expect(p2).toBe(p1)
     expect(m.describe().state).toBe('disposing')
     await p1
-    expect(m.describe()).toEqual({ state: 'disposed', sessions: [], running: 0 })
+    expect(m.describe()).toEqual({ state: 'disposed', sessions: [], running: 0, terminals: [] })
     expect(pids.filter(isAlive)).toEqual([])
     await expect(m.dispose()).resolves.toBeUndefined()
   })
@@ -182,7 +182,7 @@ describe('dispose, describe, getSession', () => {
     expect(() => m.onMessage('x', () => {})).not.toThrow()
     expect(() => m.onStatus('x', () => {})).not.toThrow()
     expect(() => m.removeSession('x')).not.toThrow()
-    expect(m.describe()).toEqual({ state: 'disposed', sessions: [], running: 0 })
+    expect(m.describe()).toEqual({ state: 'disposed', sessions: [], running: 0, terminals: [] })
   })
 
   it('getSession reports pid, exit, counters', async () => {

@@ -52,3 +52,26 @@ new SidecarManager({ stopGraceMs: '3000' })
 // @ts-expect-error: runnerNice is a number of nice steps
 new SidecarManager({ runnerNice: 'low' })
 console.log(bad)
+
+// Terminals.
+import { Terminal } from '../index.js'
+import type { Disposable, TerminalExit, TerminalInfo, TerminalOptions, TerminalState } from '../index.js'
+const termOptions: TerminalOptions = { command: '/bin/bash', args: ['-i'], cwd: '/tmp', env: { FOO: 'bar', DROP: null }, cols: 120, rows: 40, encoding: 'utf8', scrollbackBytes: 0, idleMs: 500, cleanEnv: true, term: 'xterm' }
+const term: Terminal = manager.openTerminal('t1', termOptions)
+const again: Terminal | null = manager.getTerminal('t1')
+const sub: Disposable = term.onData((data: string | Uint8Array) => console.log(data))
+sub.dispose()
+term.onExit((e: TerminalExit) => console.log(e.exitCode ?? e.signal, e.error))
+term.onState((s: TerminalState) => console.log(s))
+const accepted: boolean = term.write('ls\n') && term.write(new Uint8Array([3]))
+term.resize(100, 30)
+term.pause()
+term.resume()
+term.kill('SIGTERM')
+const infos: TerminalInfo[] = manager.listTerminals()
+const fg: string | null = term.info().foreground
+const back: string | Uint8Array = term.scrollback()
+void term.close().then((e: TerminalExit) => console.log(e.signal))
+console.log(again, accepted, infos, fg, back, term.pid, term.cols, term.rows, term.id, manager.describe().terminals.length)
+// @ts-expect-error: encoding is "utf8" or null
+manager.openTerminal('t2', { encoding: 'latin1' })

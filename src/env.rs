@@ -16,7 +16,7 @@ pub fn is_provider_key(key: &str) -> bool {
 }
 
 /// Whether an inherited variable is kept.
-fn keep_inherited(key: &str) -> bool {
+pub fn keep_inherited(key: &str) -> bool {
     !is_provider_key(key) || WHITELIST_PREFIXES.iter().any(|p| key.starts_with(p))
 }
 

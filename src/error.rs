@@ -25,6 +25,10 @@ pub enum ErrorCode {
     StdinFull,
     /// The manager has been disposed.
     Disposed,
+    /// A terminal with that id exists.
+    TerminalExists,
+    /// No terminal with that id.
+    TerminalNotFound,
 }
 
 impl ErrorCode {
@@ -38,6 +42,8 @@ impl ErrorCode {
             ErrorCode::ClaudeNotFound => "ERR_CLAUDE_NOT_FOUND",
             ErrorCode::RunnerNotFound => "ERR_RUNNER_NOT_FOUND",
             ErrorCode::CwdNotFound => "ERR_CWD_NOT_FOUND",
+            ErrorCode::TerminalExists => "ERR_TERMINAL_EXISTS",
+            ErrorCode::TerminalNotFound => "ERR_TERMINAL_NOT_FOUND",
             ErrorCode::SpawnFailed => "ERR_SPAWN_FAILED",
             ErrorCode::StdinFull => "ERR_STDIN_FULL",
             ErrorCode::Disposed => "ERR_DISPOSED",

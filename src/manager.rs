@@ -15,6 +15,9 @@ use crate::outbox::{Outbox, lock};
 use crate::protocol::{self, StartOptions};
 use crate::resolve::{RunnerLookup, find_runner};
 use crate::supervise::{self, SpawnSpec};
+use crate::terminal::Terminal;
+use crate::terminal::options::TerminalRequest;
+use crate::terminal::registry::Terminals;
 
 /// Largest batch handed to JS in one call (a single larger message still goes alone).
 /// Measured: 4 MiB -> 1 MiB raised Node delivery of 300 B messages from ~760k to ~1.15M
@@ -70,6 +73,7 @@ impl Host for Shared {
 #[derive(Debug)]
 pub struct Manager {
     shared: Arc<Shared>,
+    terminals: Arc<Terminals>,
 }
 
 impl Manager {
@@ -84,6 +88,7 @@ impl Manager {
                 disposed: AtomicBool::new(false),
                 next_token: AtomicU64::new(1),
             }),
+            terminals: Arc::new(Terminals::default()),
         }
     }
 
@@ -100,6 +105,22 @@ impl Manager {
     /// The settings in force.
     pub fn config(&self) -> &ManagerConfig {
         &self.shared.cfg
+    }
+
+    /// The terminals.
+    pub fn terminals(&self) -> &Arc<Terminals> {
+        &self.terminals
+    }
+
+    /// Opens a terminal (see [`Terminals::open`]); refused once disposed.
+    pub fn open_terminal(
+        &self,
+        id: &str,
+        req: &TerminalRequest,
+        host_env: &HashMap<String, String>,
+    ) -> Result<Arc<Terminal>, OpError> {
+        self.check_live()?;
+        self.terminals.open(id, req, host_env, &self.shared.cfg)
     }
 
     /// The manager as its sessions see it.
@@ -291,6 +312,7 @@ impl Manager {
         for s in lock(&self.shared.sessions).values() {
             s.kill_now();
         }
+        self.terminals.kill_all_now();
     }
 
     /// Refuses new work and stops every live session with the usual escalation (stop line,
@@ -307,6 +329,7 @@ impl Manager {
                 s.stop(protocol::build_stop(&s.key.id));
             }
         }
+        self.terminals.begin_dispose();
         live
     }
 
@@ -321,6 +344,7 @@ impl Manager {
             s.remove();
         }
         self.shared.outbox.close();
+        self.terminals.finish_dispose();
     }
 
     /// Sessions whose runner has not exited yet: `(id, pid)`.

@@ -62,7 +62,8 @@ impl Credit {
         Self { sem, permits }
     }
 
-    fn merge(&mut self, other: Credit) {
+    /// Takes `other`'s permits into this credit (both from the same semaphore).
+    pub(crate) fn merge(&mut self, other: Credit) {
         if Arc::ptr_eq(&self.sem, &other.sem) {
             self.permits += other.permits;
             std::mem::forget(other);

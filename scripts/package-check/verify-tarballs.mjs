@@ -58,7 +58,7 @@ if (main) {
   const want = Object.fromEntries(Object.keys(EXPECT).map((p) => [`${MAIN}-${p}`, version]).sort())
   check(same(Object.fromEntries(Object.entries(optional).sort()), want), `main optionalDependencies ${JSON.stringify(optional)}, tarballs ${JSON.stringify(want)}`)
   check(!main.entries.some((e) => e.endsWith('.node')), 'the main package holds a .node')
-  for (const f of ['index.js', 'index.mjs', 'index.d.ts', 'loader.js', 'binding.d.ts', 'README.md']) {
+  for (const f of ['index.js', 'index.mjs', 'index.d.ts', 'loader.js', 'terminal.js', 'binding.d.ts', 'README.md']) {
     check(main.entries.includes(`package/${f}`), `the main package lacks ${f}`)
   }
   console.log(`  optionalDependencies: ${Object.entries(optional).map(([k, v]) => `${k}@${v}`).join(', ')}`)

@@ -15,7 +15,9 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 
 mod batch;
+mod terminal;
 use batch::JsBatch;
+pub use terminal::{JsTerminalBatch, NativeTerminal, NativeTerminalInfo, NativeTerminalOptions};
 
 use crate::agent::Snapshot;
 use crate::config::{ManagerConfig, ManagerOptions};
@@ -24,6 +26,8 @@ use crate::manager::Manager;
 
 /// Deliveries to JS: called with no arguments from Rust, hands JS one batch string.
 type DeliverFn = ThreadsafeFunction<(), (), JsBatch, Status, false, true>;
+/// Terminal deliveries: hands JS one flat array of terminal events.
+type DeliverTerminalFn = ThreadsafeFunction<(), (), JsTerminalBatch, Status, false, true>;
 
 /// Constructor options, already type-checked by the JS wrapper.
 #[napi(object)]
@@ -165,9 +169,14 @@ impl NativeManager {
     #[napi(
         constructor,
         catch_unwind,
-        ts_args_type = "options: NativeOptions, deliver: (batch: string | string[]) => void"
+        ts_args_type = "options: NativeOptions, deliver: (batch: string | string[]) => void, deliverTerminal: (batch: Array<unknown>) => void"
     )]
-    pub fn new(env: Env, options: NativeOptions, deliver: Function<String, ()>) -> Result<Self> {
+    pub fn new(
+        env: Env,
+        options: NativeOptions,
+        deliver: Function<String, ()>,
+        deliver_terminal: Function<(), ()>,
+    ) -> Result<Self> {
         crate::logging::init();
         let rt = crate::runtime::get().map_err(Error::from_reason)?;
         let host_env = options.env;
@@ -202,12 +211,31 @@ impl NativeManager {
                 tracing::warn!(?status, "could not schedule a delivery to JS");
             }
         })));
+        let weak_t: Weak<Manager> = Arc::downgrade(&core);
+        let tsfn_t: DeliverTerminalFn = deliver_terminal
+            .build_threadsafe_function::<()>()
+            .callee_handled::<false>()
+            .weak::<true>()
+            .build_callback(move |_ctx| {
+                let (items, more) = weak_t
+                    .upgrade()
+                    .map(|m| m.terminals().queue().drain())
+                    .unwrap_or_default();
+                Ok(JsTerminalBatch(items, more))
+            })?;
+        core.terminals().queue().set_waker(Some(Box::new(move || {
+            let status = tsfn_t.call((), ThreadsafeFunctionCallMode::NonBlocking);
+            if status != Status::Ok {
+                tracing::warn!(?status, "could not schedule a terminal delivery to JS");
+            }
+        })));
         // Worker threads: when this env is torn down its runners must not outlive it.
         let hook_target = Arc::downgrade(&core);
         env.add_env_cleanup_hook(hook_target, |w| {
             if let Some(m) = w.upgrade() {
                 m.kill_all_now();
                 m.outbox().close();
+                m.terminals().queue().close();
             }
         })?;
         let _guard = rt.enter();
@@ -293,6 +321,59 @@ impl NativeManager {
     #[napi(catch_unwind, ts_return_type = "string | string[]")]
     pub fn pull(&self) -> JsBatch {
         JsBatch(self.core.outbox().drain())
+    }
+
+    /// Opens a terminal: the native handle, or the refusal with its code.
+    #[napi(catch_unwind)]
+    pub fn open_terminal(
+        &self,
+        id: String,
+        options: NativeTerminalOptions,
+        env: HashMap<String, String>,
+    ) -> Either<NativeTerminal, OpResult> {
+        let rt = match crate::runtime::get() {
+            Ok(rt) => rt,
+            Err(m) => {
+                return Either::B(result(Err(OpError::new(
+                    crate::error::ErrorCode::SpawnFailed,
+                    m,
+                ))));
+            }
+        };
+        let _guard = rt.enter();
+        match self.core.open_terminal(&id, &options.into(), &env) {
+            Ok(t) => Either::A(NativeTerminal::new(t)),
+            Err(e) => Either::B(result(Err(e))),
+        }
+    }
+
+    /// Every terminal's state.
+    #[napi(catch_unwind)]
+    pub fn list_terminals(&self) -> Vec<NativeTerminalInfo> {
+        self.core
+            .terminals()
+            .list()
+            .into_iter()
+            .map(Into::into)
+            .collect()
+    }
+
+    /// Terminals whose program is still running.
+    #[napi(catch_unwind)]
+    pub fn live_terminals(&self) -> Vec<LiveSession> {
+        self.core
+            .terminals()
+            .live()
+            .into_iter()
+            .map(|(session_id, pid)| LiveSession { session_id, pid })
+            .collect()
+    }
+
+    /// The next terminal delivery when the previous one said more is queued.
+    #[napi(catch_unwind, ts_return_type = "Array<unknown>")]
+    pub fn pull_terminals(&self) -> JsTerminalBatch {
+        let (items, more) = self.core.terminals().queue().drain();
+        JsTerminalBatch(items, more)
     }
 
     /// Runner processes alive.

@@ -3,6 +3,9 @@
 //! session — its output streamed as text or bytes with backpressure, scrollback and idle
 //! detection.
 
+pub mod options;
+pub mod queue;
+pub mod registry;
 pub mod ring;
 pub mod session;
 pub mod utf8;

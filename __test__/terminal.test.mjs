@@ -1,0 +1,326 @@
+// Terminal sessions through the public API, on Node and on Bun (the same file runs on both).
+import { describe, it, expect, afterEach } from 'vitest'
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs'
+import { makeManager, collect, script, started, stopped, waitFor, isAlive } from './helpers.mjs'
+
+/** Session ids of terminals opened by the current test: none may have a process left after it. */
+const sessions = new Set()
+
+/** Live processes of session `sid` (by session id, not process group), from /proc. */
+function sessionMembers(sid) {
+  const out = []
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8')
+      const [state, , , session] = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      if (Number(session) === sid && state !== 'Z') out.push(Number(name))
+    } catch {}
+  }
+  return out
+}
+
+afterEach(async () => {
+  const left = []
+  for (const sid of sessions) {
+    try {
+      await waitFor(() => sessionMembers(sid).length === 0, `session ${sid} gone`, 5_000)
+    } catch {
+      for (const pid of sessionMembers(sid)) {
+        left.push(pid)
+        try {
+          process.kill(pid, 'SIGKILL')
+        } catch {}
+      }
+    }
+  }
+  sessions.clear()
+  expect(left, 'processes of a terminal session left alive').toEqual([])
+})
+
+/** Opens a terminal and records its output, states and exit. */
+function open(m, id, options) {
+  const t = m.openTerminal(id, options)
+  const rec = { t, text: '', chunks: [], states: [], exit: null, dataAfterExit: 0 }
+  t.onData((d) => {
+    if (rec.exit) rec.dataAfterExit++
+    rec.chunks.push(d)
+    rec.text += typeof d === 'string' ? d : Buffer.from(d).toString('latin1')
+  })
+  t.onState((s) => rec.states.push(s))
+  rec.exited = new Promise((resolve) => t.onExit((e) => resolve((rec.exit = e))))
+  rec.until = (pred, what, ms = 10_000) => waitFor(() => pred(rec.text), what, ms, 5)
+  waitFor(() => t.pid > 0, 'pid', 5_000).then((pid) => sessions.add(pid), () => {})
+  return rec
+}
+
+const sh = (cmd, extra = {}) => ({ command: '/bin/sh', args: ['-c', cmd], ...extra })
+
+describe('terminals: exit after drain', () => {
+  it('reports the exact code after the last output', async () => {
+    const m = makeManager()
+    const r = open(m, 't', sh('printf "out put"; exit 3'))
+    expect(await r.exited).toEqual({ exitCode: 3, signal: null })
+    expect(r.text).toBe('out put')
+    expect(r.dataAfterExit).toBe(0)
+  })
+
+  it('reports a signal death by name with exitCode null', async () => {
+    const m = makeManager()
+    const r = open(m, 't', sh('kill -9 $$'))
+    expect(await r.exited).toEqual({ exitCode: null, signal: 'SIGKILL' })
+  })
+
+  it('delivers what a background job still holding the tty writes after the leader exited', async () => {
+    const m = makeManager()
+    const r = open(m, 't', sh("trap '' HUP; (sleep 0.3; printf late) & printf early; exit 0"))
+    expect(await r.exited).toEqual({ exitCode: 0, signal: null })
+    expect(r.text).toBe('earlylate')
+  })
+
+  it('close() resolves with the exit, idempotently, and onExit after exit is still called', async () => {
+    const m = makeManager()
+    const r = open(m, 't', sh('echo ready; exec sleep 60'))
+    await r.until((t) => t.includes('ready'), 'ready')
+    const a = r.t.close()
+    expect(r.t.close()).toBe(a)
+    expect(await a).toEqual({ exitCode: null, signal: 'SIGHUP' })
+    const late = await new Promise((resolve) => r.t.onExit(resolve))
+    expect(late).toEqual({ exitCode: null, signal: 'SIGHUP' })
+    expect(r.t.write('x')).toBe(false)
+    r.t.resize(10, 10) // a no-op after exit
+    expect(r.t.info()).toMatchObject({ alive: false, exitCode: null, signal: 'SIGHUP' })
+  })
+})
+
+describe('terminals: the PTY and its environment', () => {
+  it('sets TERM, removes COLUMNS/LINES, applies env over the host and runs in cwd', async () => {
+    const m = makeManager()
+    process.env.COLUMNS = '5'
+    process.env.SIDECAR_TERM_DROP = 'x'
+    let r
+    try {
+      r = open(m, 't', sh('tty; stty size; echo "T=$TERM C=$COLUMNS L=$LINES A=$A D=$SIDECAR_TERM_DROP P=$(pwd)"', { env: { A: '1', SIDECAR_TERM_DROP: null }, cwd: '/usr', cols: 100, rows: 30 }))
+    } finally {
+      delete process.env.COLUMNS
+      delete process.env.SIDECAR_TERM_DROP
+    }
+    await r.exited
+    expect(r.text).toMatch(/\/dev\/pts\/\d+/)
+    expect(r.text).toContain('30 100')
+    expect(r.text).toContain('T=xterm-256color C= L= A=1 D= P=/usr')
+  })
+
+  it('encoding null gives Uint8Arrays', async () => {
+    const m = makeManager()
+    const r = open(m, 't', sh("printf '\\001\\002\\377'", { encoding: null }))
+    await r.exited
+    expect(r.chunks.every((c) => c instanceof Uint8Array)).toBe(true)
+    expect([...Buffer.concat(r.chunks.map((c) => Buffer.from(c)))]).toEqual([1, 2, 255])
+  })
+
+  it('a character written one byte at a time arrives whole; invalid bytes become U+FFFD', async () => {
+    const m = makeManager()
+    const r = open(m, 't', sh("printf '\\342'; sleep 0.1; printf '\\202'; sleep 0.1; printf '\\254 \\377!'"))
+    await r.exited
+    expect(r.text).toBe('€ \uFFFD!')
+    expect(r.text).toBe(new TextDecoder().decode(Buffer.from([0xe2, 0x82, 0xac, 0x20, 0xff, 0x21])))
+  })
+
+  it('the master is not inherited by an agent runner started afterwards', async () => {
+    const m = makeManager()
+    const r = open(m, 't', sh('echo ready; exec sleep 60'))
+    await r.until((t) => t.includes('ready'), 'ready')
+    expect(m.startSession('s', 'claude', script({ steps: [started('s'), { sleep: 5000 }, stopped('s')] }))).toEqual({ ok: true })
+    const rec = collect(m, 's')
+    await rec.untilStatus('running')
+    const pid = await waitFor(() => m.getSession('s').pid, 'runner pid')
+    const targets = readdirSync(`/proc/${pid}/fd`).map((fd) => {
+      try {
+        return readlinkSync(`/proc/${pid}/fd/${fd}`)
+      } catch {
+        return ''
+      }
+    })
+    expect(targets.filter((t) => t.includes('ptmx') || t.includes('/dev/pts'))).toEqual([])
+    m.removeSession('s')
+    r.t.kill()
+    await r.exited
+  })
+})
+
+describe('terminals: input, resize, interrupt', () => {
+  it('echoes a keystroke through cat without waiting for a batch', async () => {
+    const m = makeManager()
+    const r = open(m, 't', { command: 'cat' })
+    await waitFor(() => r.t.info().foreground === 'cat', 'cat in the foreground')
+    expect(r.t.write('a')).toBe(true)
+    await r.until((t) => t.includes('a'), 'echo of a')
+    // End of line, then end of input.
+    r.t.write('\n\x04')
+    expect(await r.exited).toEqual({ exitCode: 0, signal: null })
+  })
+
+  it('resize is seen by stty and raises SIGWINCH', async () => {
+    const m = makeManager()
+    const r = open(m, 't', sh("trap 'stty size' WINCH; echo ready; while :; do sleep 0.05; done"))
+    await r.until((t) => t.includes('ready'), 'ready')
+    r.t.resize(132, 43)
+    await r.until((t) => t.includes('43 132'), 'new size')
+    expect([r.t.cols, r.t.rows]).toEqual([132, 43])
+    expect(() => r.t.resize(0, 10)).toThrow(TypeError)
+    expect(() => r.t.resize(10.5, 10)).toThrow(TypeError)
+    r.t.kill()
+    await r.exited
+  })
+
+  it('Ctrl-C interrupts sleep in an interactive bash, which goes on', async () => {
+    const m = makeManager()
+    const r = open(m, 't', { command: 'bash', args: ['--norc', '--noprofile', '-i'], env: { PS1: '$ ' } })
+    r.t.write('sleep 100\n')
+    await waitFor(() => r.t.info().foreground === 'sleep', 'sleep in the foreground')
+    r.t.write('\x03')
+    r.t.write('echo after-$((40+2))\n')
+    await r.until((t) => t.includes('after-42'), 'the shell after Ctrl-C')
+    r.t.write('exit 5\n')
+    expect(await r.exited).toEqual({ exitCode: 5, signal: null })
+  })
+})
+
+describe('terminals: kill reaches the whole session', () => {
+  it('kill() ends a background job in its own group that ignores SIGHUP', async () => {
+    const m = makeManager()
+    const r = open(m, 't', { command: 'bash', args: ['--norc', '--noprofile', '-i'], env: { PS1: '$ ' } })
+    r.t.write("(trap '' HUP; exec sleep 1000) & echo job=$!x\n")
+    await r.until((t) => /job=\d+x/.test(t), 'job pid')
+    const job = Number(/job=(\d+)x/.exec(r.text)[1])
+    const sid = r.t.pid
+    expect(sessionMembers(sid)).toContain(job)
+    r.t.kill()
+    await r.exited
+    await waitFor(() => !isAlive(job), 'the job gone')
+    expect(sessionMembers(sid)).toEqual([])
+  })
+
+  it('dispose() ends every terminal and describe() lists them until then', async () => {
+    const m = makeManager()
+    const a = open(m, 'a', sh("trap '' HUP; echo up; exec sleep 1000"))
+    const b = open(m, 'b', sh('echo up; exec sleep 1000'))
+    await a.until((t) => t.includes('up'), 'a up')
+    await b.until((t) => t.includes('up'), 'b up')
+    expect(m.getTerminal('a')).toBe(a.t)
+    expect(m.describe().terminals.map((t) => [t.id, t.alive])).toEqual([['a', true], ['b', true]])
+    await m.dispose()
+    expect(a.exit).toEqual({ exitCode: null, signal: 'SIGKILL' })
+    expect(b.exit).toEqual({ exitCode: null, signal: 'SIGHUP' })
+    expect(m.getTerminal('a')).toBe(null)
+    expect(() => m.openTerminal('c', {})).toThrow(expect.objectContaining({ code: 'ERR_DISPOSED' }))
+  })
+})
+
+describe('terminals: flow', () => {
+  it('a deliberately slow consumer gets a flood complete and in order, with bounded read-ahead', async () => {
+    const m = makeManager({ maxPendingBytes: 1 << 20, maxLineBytes: 1 << 20 })
+    const t = m.openTerminal('t', sh('head -c 6000000 /dev/zero | base64 -w0; printf END', { encoding: null }))
+    let got = 0
+    let ok = true
+    let maxAhead = 0
+    t.onData((d) => {
+      for (let i = 0; i < d.length; i++) if (d[i] !== 0x41 && got + i < 8_000_000) ok = false
+      got += d.length
+      maxAhead = Math.max(maxAhead, t.info().bytesIn - got)
+      const end = Date.now() + 5
+      while (Date.now() < end) {}
+    })
+    const exit = await new Promise((resolve) => t.onExit(resolve))
+    waitFor(() => t.pid > 0, 'pid').then((pid) => sessions.add(pid))
+    expect(exit).toEqual({ exitCode: 0, signal: null })
+    expect(got).toBe(8_000_003)
+    expect(ok).toBe(true)
+    // Undelivered bytes never exceed maxPendingBytes plus one read.
+    expect(maxAhead).toBeLessThanOrEqual((1 << 20) + 64 * 1024)
+  })
+
+  it('pause() stops reading (the program blocks) and resume() goes on', async () => {
+    const m = makeManager()
+    const r = open(m, 't', sh('echo first; sleep 0.2; head -c 300000 /dev/zero | base64 -w0; echo; echo last'))
+    await r.until((t) => t.includes('first'), 'first')
+    r.t.pause()
+    await new Promise((res) => setTimeout(res, 600))
+    const before = r.t.info().bytesIn
+    await new Promise((res) => setTimeout(res, 300))
+    expect(r.t.info().bytesIn).toBe(before)
+    expect(r.t.info().alive).toBe(true)
+    r.t.resume()
+    await r.exited
+    expect(r.text).toContain('last')
+  })
+
+  it('idle after idleMs without output, active on the next, never repeated', async () => {
+    const m = makeManager()
+    const r = open(m, 't', sh('printf a; sleep 0.5; printf b; sleep 0.5', { idleMs: 150 }))
+    await r.exited
+    expect(r.states).toEqual(['idle', 'active', 'idle'])
+  })
+
+  it('scrollback holds the latest output from a character boundary', async () => {
+    const m = makeManager()
+    const r = open(m, 't', sh('printf "0123456789€x"', { scrollbackBytes: 5 }))
+    await r.exited
+    // The last 5 bytes are "9€x" (1 + 3 + 1).
+    expect(r.t.scrollback()).toBe('9€x')
+  })
+})
+
+describe('terminals: refusals', () => {
+  it('bad input throws with a code and starts nothing', () => {
+    const m = makeManager()
+    const err = (fn) => {
+      try {
+        fn()
+      } catch (e) {
+        return [e.constructor.name, e.code, e.message]
+      }
+      return null
+    }
+    expect(err(() => m.openTerminal('x', { command: 'no-such-program-anywhere' }))).toEqual(['Error', 'ERR_SPAWN_FAILED', expect.stringContaining('no-such-program-anywhere')])
+    expect(err(() => m.openTerminal('x', { cwd: '/no/such/folder' }))).toEqual(['Error', 'ERR_CWD_NOT_FOUND', expect.stringContaining('/no/such/folder')])
+    expect(err(() => m.openTerminal('', {}))).toEqual(['TypeError', 'ERR_INVALID_ARGUMENT', expect.any(String)])
+    expect(err(() => m.openTerminal('x', { cols: 0 }))).toEqual(['TypeError', 'ERR_INVALID_ARGUMENT', expect.stringContaining('cols')])
+    expect(err(() => m.openTerminal('x', { encoding: 'latin1' }))).toEqual(['TypeError', 'ERR_INVALID_ARGUMENT', expect.stringContaining('encoding')])
+    expect(err(() => m.openTerminal('x', { env: { A: 1 } }))).toEqual(['TypeError', 'ERR_INVALID_ARGUMENT', expect.stringContaining('env.A')])
+    expect(m.listTerminals()).toEqual([])
+  })
+
+  it('an id in use by a live terminal is refused; the same object comes back from getTerminal', async () => {
+    const m = makeManager()
+    const r = open(m, 't', sh('echo up; exec sleep 60'))
+    expect(() => m.openTerminal('t', sh('true'))).toThrow(expect.objectContaining({ code: 'ERR_TERMINAL_EXISTS' }))
+    expect(m.getTerminal('t')).toBe(r.t)
+    expect(m.getTerminal('nope')).toBe(null)
+    expect(r.t.write(42)).toBe(false)
+    expect(() => r.t.kill('SIGNOPE')).toThrow(TypeError)
+    r.t.kill('SIGTERM')
+    expect(await r.exited).toEqual({ exitCode: null, signal: 'SIGTERM' })
+  })
+
+  it('a callback that throws is reported and the others still run', async () => {
+    const m = makeManager()
+    const t = m.openTerminal('t', sh('printf hi'))
+    const seen = []
+    const errors = []
+    const orig = console.error
+    console.error = (...a) => errors.push(a.join(' '))
+    try {
+      t.onData(() => {
+        throw new Error('boom')
+      })
+      t.onData((d) => seen.push(d))
+      await new Promise((resolve) => t.onExit(resolve))
+    } finally {
+      console.error = orig
+    }
+    expect(seen.join('')).toBe('hi')
+    expect(errors.some((e) => e.includes('boom'))).toBe(true)
+  })
+})

@@ -1,0 +1,249 @@
+//! The terminal half of the binding: the native terminal handle, its options and info, and
+//! deliveries of terminal events to JS.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use napi::bindgen_prelude::*;
+use napi::sys::{napi_env, napi_value};
+use napi_derive::napi;
+
+use crate::status::ExitKind;
+use crate::terminal::options::TerminalRequest;
+use crate::terminal::queue::Item;
+use crate::terminal::{Chunk, Terminal, TerminalInfo};
+
+/// `openTerminal` options, type-checked by the JS wrapper.
+#[napi(object)]
+pub struct NativeTerminalOptions {
+    /// Program.
+    pub command: Option<String>,
+    /// Arguments.
+    pub args: Option<Vec<String>>,
+    /// Working directory (the wrapper fills in `process.cwd()`).
+    pub cwd: String,
+    /// Over the host environment; `null` removes a key.
+    pub env: Option<HashMap<String, Option<String>>>,
+    /// Strip provider keys.
+    pub clean_env: Option<bool>,
+    /// Size.
+    pub cols: Option<u32>,
+    /// Size.
+    pub rows: Option<u32>,
+    /// `TERM`.
+    pub term: Option<String>,
+    /// Text (`true`) or bytes.
+    pub utf8: bool,
+    /// Scrollback, bytes.
+    pub scrollback_bytes: Option<f64>,
+    /// Quiet time before `idle`, ms.
+    pub idle_ms: Option<f64>,
+}
+
+impl From<NativeTerminalOptions> for TerminalRequest {
+    fn from(o: NativeTerminalOptions) -> Self {
+        let mut env: Vec<(String, Option<String>)> =
+            o.env.unwrap_or_default().into_iter().collect();
+        env.sort();
+        TerminalRequest {
+            command: o.command,
+            args: o.args.unwrap_or_default(),
+            cwd: o.cwd,
+            env,
+            clean_env: o.clean_env.unwrap_or(false),
+            cols: o.cols,
+            rows: o.rows,
+            term: o.term,
+            utf8: o.utf8,
+            scrollback_bytes: o.scrollback_bytes.map(|b| b as usize),
+            idle_ms: o.idle_ms.map(|m| m as u64),
+        }
+    }
+}
+
+/// `terminal.info()` (the wrapper adds `state`).
+#[napi(object)]
+pub struct NativeTerminalInfo {
+    /// Id.
+    pub id: String,
+    /// Program pid (0 until it runs).
+    pub pid: i32,
+    /// Size.
+    pub cols: u32,
+    /// Size.
+    pub rows: u32,
+    /// Idle now.
+    pub idle: bool,
+    /// Foreground process name.
+    pub foreground: Option<String>,
+    /// Start, ms since the epoch.
+    pub started_at: f64,
+    /// Last output, ms since the epoch.
+    pub last_output_at: Option<f64>,
+    /// Output bytes read.
+    pub bytes_in: f64,
+    /// Input bytes written.
+    pub bytes_out: f64,
+    /// Program running.
+    pub alive: bool,
+    /// Exit code.
+    pub exit_code: Option<i32>,
+    /// Signal name.
+    pub signal: Option<String>,
+}
+
+impl From<TerminalInfo> for NativeTerminalInfo {
+    fn from(i: TerminalInfo) -> Self {
+        let (exit_code, signal) = exit_parts(i.exit);
+        Self {
+            id: i.id,
+            pid: i.pid,
+            cols: u32::from(i.cols),
+            rows: u32::from(i.rows),
+            idle: i.idle,
+            foreground: i.foreground,
+            started_at: i.started_at as f64,
+            last_output_at: i.last_output_at.map(|t| t as f64),
+            bytes_in: i.bytes_in as f64,
+            bytes_out: i.bytes_out as f64,
+            alive: i.alive,
+            exit_code,
+            signal,
+        }
+    }
+}
+
+fn exit_parts(exit: Option<ExitKind>) -> (Option<i32>, Option<String>) {
+    match exit {
+        Some(ExitKind::Code(c)) => (Some(c), None),
+        Some(ExitKind::Signal(s)) => (None, Some(crate::status::signal_name(s))),
+        None => (None, None),
+    }
+}
+
+/// The native half of a `Terminal` (the JS class in `terminal.js` is the public one).
+#[napi]
+pub struct NativeTerminal {
+    inner: Arc<Terminal>,
+}
+
+impl NativeTerminal {
+    /// Wraps a terminal of the core.
+    pub fn new(inner: Arc<Terminal>) -> Self {
+        Self { inner }
+    }
+}
+
+#[napi]
+impl NativeTerminal {
+    /// Names the terminal in deliveries.
+    #[napi(catch_unwind)]
+    pub fn token(&self) -> f64 {
+        self.inner.token as f64
+    }
+
+    /// Program pid, 0 until it runs.
+    #[napi(catch_unwind)]
+    pub fn pid(&self) -> i32 {
+        self.inner.pid()
+    }
+
+    /// Queues input; false when the queue is full or the program has exited.
+    #[napi(catch_unwind)]
+    pub fn write(&self, data: &[u8]) -> bool {
+        self.inner.write(data.to_vec())
+    }
+
+    /// Resizes (sizes checked by the wrapper).
+    #[napi(catch_unwind)]
+    pub fn resize(&self, cols: u32, rows: u32) -> Result<()> {
+        let (Ok(c), Ok(r)) = (u16::try_from(cols), u16::try_from(rows)) else {
+            return Err(Error::new(
+                Status::InvalidArg,
+                "cols and rows must be at most 65535",
+            ));
+        };
+        self.inner
+            .resize(c, r)
+            .map_err(|e| Error::new(Status::InvalidArg, e.message))
+    }
+
+    /// Stops or restarts reading the PTY.
+    #[napi(catch_unwind)]
+    pub fn set_paused(&self, paused: bool) {
+        self.inner.set_paused(paused);
+    }
+
+    /// Signals the whole session (SIGHUP when `signal` is absent), SIGKILL after the grace.
+    #[napi(catch_unwind)]
+    pub fn kill(&self, signal: Option<String>) -> Result<()> {
+        let sig =
+            match signal {
+                None => None,
+                Some(name) => Some(nix::sys::signal::Signal::from_str(&name).map_err(|_| {
+                    Error::new(Status::InvalidArg, format!("unknown signal {name}"))
+                })?),
+            };
+        self.inner.kill(sig);
+        Ok(())
+    }
+
+    /// The scrollback bytes.
+    #[napi(catch_unwind)]
+    pub fn scrollback(&self) -> Buffer {
+        self.inner.scrollback().into()
+    }
+
+    /// The terminal's state.
+    #[napi(catch_unwind)]
+    pub fn info(&self) -> NativeTerminalInfo {
+        self.inner.info().into()
+    }
+}
+
+/// Terminal events on their way to JS: a flat array `[more, kind, token, payload, …]` with
+/// kind 0 = output (string or Buffer), 1 = idle (boolean), 2 = exit (`[code, signal]`),
+/// 3 = failed to start (message).
+pub struct JsTerminalBatch(pub Vec<Item>, pub bool);
+
+impl ToNapiValue for JsTerminalBatch {
+    unsafe fn to_napi_value(env: napi_env, val: Self) -> Result<napi_value> {
+        let env = Env::from_raw(env);
+        let mut out = env.create_array(0)?;
+        out.insert(val.1)?;
+        for item in val.0 {
+            match item {
+                Item::Data { token, chunk } => {
+                    out.insert(0)?;
+                    out.insert(token as f64)?;
+                    match chunk {
+                        Chunk::Text(t) => out.insert(t)?,
+                        Chunk::Bytes(b) => out.insert(Buffer::from(b))?,
+                    }
+                }
+                Item::Idle { token, idle } => {
+                    out.insert(1)?;
+                    out.insert(token as f64)?;
+                    out.insert(idle)?;
+                }
+                Item::Exit { token, kind } => {
+                    let (code, signal) = exit_parts(Some(kind));
+                    out.insert(2)?;
+                    out.insert(token as f64)?;
+                    let mut pair = env.create_array(2)?;
+                    pair.set(0, code.map(f64::from))?;
+                    pair.set(1, signal)?;
+                    out.insert(pair)?;
+                }
+                Item::Failed { token, error } => {
+                    out.insert(3)?;
+                    out.insert(token as f64)?;
+                    out.insert(error)?;
+                }
+            }
+        }
+        // SAFETY: `out` was created in this env during this call.
+        unsafe { Array::to_napi_value(env.raw(), out) }
+    }
+}

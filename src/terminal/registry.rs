@@ -1,0 +1,153 @@
+//! The terminals of one manager: opening (options resolved, program spawned on the spawner
+//! thread), lookup, listing, removal after exit, and the dispose and host-exit paths.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use indexmap::IndexMap;
+
+use super::options::{TerminalRequest, resolve};
+use super::queue::TerminalQueue;
+use super::session::{Terminal, TerminalInfo, TerminalSink};
+use crate::config::ManagerConfig;
+use crate::error::{ErrorCode, OpError};
+use crate::outbox::lock;
+use crate::supervise;
+
+/// Largest output handed to JS in one delivery.
+const BATCH_CAP: usize = 1024 * 1024;
+
+/// A manager's terminals and their delivery queue.
+#[derive(Debug)]
+pub struct Terminals {
+    map: Mutex<IndexMap<String, Arc<Terminal>>>,
+    queue: Arc<TerminalQueue>,
+    next_token: AtomicU64,
+}
+
+impl Default for Terminals {
+    fn default() -> Self {
+        Self {
+            map: Mutex::new(IndexMap::new()),
+            queue: Arc::new(TerminalQueue::new(BATCH_CAP)),
+            next_token: AtomicU64::new(1),
+        }
+    }
+}
+
+impl Terminals {
+    /// The delivery queue (JS connects to it).
+    pub fn queue(&self) -> &Arc<TerminalQueue> {
+        &self.queue
+    }
+
+    /// Opens terminal `id`. Everything that can be refused without a process is refused here
+    /// (bad size, missing folder, a program that cannot run, an id in use by a live terminal);
+    /// the program itself starts on the spawner thread. Call inside the runtime's context.
+    pub fn open(
+        self: &Arc<Self>,
+        id: &str,
+        req: &TerminalRequest,
+        host_env: &HashMap<String, String>,
+        cfg: &ManagerConfig,
+    ) -> Result<Arc<Terminal>, OpError> {
+        if id.is_empty() {
+            return Err(OpError::new(
+                ErrorCode::InvalidArgument,
+                "terminal id must be a non-empty string",
+            ));
+        }
+        let (spec, term_cfg) = resolve(req, host_env, cfg)?;
+        let mut map = lock(&self.map);
+        if map.get(id).is_some_and(|t| !t.has_exited()) {
+            return Err(OpError::new(
+                ErrorCode::TerminalExists,
+                format!("Terminal {id} already exists"),
+            ));
+        }
+        let token = self.next_token.fetch_add(1, Ordering::Relaxed);
+        let (cols, rows) = (spec.cols, spec.rows);
+        let spawned = supervise::spawn_pty_async(spec);
+        let (term, tasks) = Terminal::new(id, token, cols, rows, term_cfg, spawned);
+        map.insert(id.to_owned(), term.clone());
+        drop(map);
+        let sink: Arc<dyn TerminalSink> = self.queue.clone();
+        let span = tracing::info_span!("terminal", id = %id);
+        let run = tokio::spawn(tracing::Instrument::instrument(
+            term.clone().run(sink, tasks),
+            span,
+        ));
+        let me = Arc::downgrade(self);
+        let grace = cfg.cleanup_grace;
+        let t = term.clone();
+        tokio::spawn(async move {
+            if let Err(e) = run.await
+                && e.is_panic()
+            {
+                // A bug: end the program's session rather than leave it unsupervised.
+                tracing::error!(terminal = %t.id, "internal error in the terminal supervisor");
+                t.kill_now();
+            }
+            tokio::time::sleep(grace).await;
+            if let Some(me) = me.upgrade() {
+                me.forget(&t);
+            }
+        });
+        Ok(term)
+    }
+
+    /// Removes `term` from the registry if it is still the one under its id.
+    fn forget(&self, term: &Arc<Terminal>) {
+        let mut map = lock(&self.map);
+        if map.get(&term.id).is_some_and(|t| Arc::ptr_eq(t, term)) {
+            map.shift_remove(&term.id);
+        }
+    }
+
+    /// The terminal registered under `id`.
+    pub fn get(&self, id: &str) -> Option<Arc<Terminal>> {
+        lock(&self.map).get(id).cloned()
+    }
+
+    /// Every terminal's state, in opening order.
+    pub fn list(&self) -> Vec<TerminalInfo> {
+        let all: Vec<Arc<Terminal>> = lock(&self.map).values().cloned().collect();
+        all.iter().map(|t| t.info()).collect()
+    }
+
+    /// Terminals whose program has not exited: `(id, pid)`.
+    pub fn live(&self) -> Vec<(String, i32)> {
+        lock(&self.map)
+            .values()
+            .filter(|t| !t.has_exited())
+            .map(|t| (t.id.clone(), t.pid()))
+            .collect()
+    }
+
+    /// SIGKILL to every live terminal's session, synchronously (the host is going away).
+    pub fn kill_all_now(&self) {
+        for t in lock(&self.map).values() {
+            t.kill_now();
+        }
+    }
+
+    /// Ends every live terminal with the usual escalation; returns how many were live.
+    pub fn begin_dispose(&self) -> usize {
+        let all: Vec<Arc<Terminal>> = lock(&self.map).values().cloned().collect();
+        let mut live = 0;
+        for t in all {
+            if !t.has_exited() {
+                live += 1;
+                t.kill(None);
+            }
+        }
+        live
+    }
+
+    /// Forgets every terminal and disconnects JS.
+    pub fn finish_dispose(&self) {
+        lock(&self.map).clear();
+        self.queue.close();
+    }
+}
