@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest'
 import { spawn } from 'node:child_process'
+import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { recordedPids, isAlive, waitFor, HERE, NODE } from './helpers.mjs'
 
@@ -83,6 +84,66 @@ describe('when the host dies abruptly', () => {
       const pids = recordedPids()
       expect(pids.length).toBe(2)
       await waitFor(() => pids.every((p) => !isAlive(p)), 'runner and grandchild gone', 5000)
+    })
+  }
+})
+
+/** Live processes of session `sid` (found by session id), from /proc. */
+function sessionMembers(sid) {
+  const out = []
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8')
+      const [state, , , session] = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      if (Number(session) === sid && state !== 'Z') out.push(Number(name))
+    } catch {}
+  }
+  return out
+}
+
+/** Waits for session `sid` to have no process left; kills survivors by pid and fails if any. */
+async function sessionGone(sid) {
+  try {
+    await waitFor(() => sessionMembers(sid).length === 0, `terminal session ${sid} gone`, 5000)
+  } catch (err) {
+    for (const pid of sessionMembers(sid)) {
+      try {
+        process.kill(pid, 'SIGKILL')
+      } catch {}
+    }
+    throw err
+  }
+}
+
+describe('the host process and its terminals', () => {
+  it('an open terminal keeps the host alive until its program exits, then the host exits by itself', async () => {
+    const r = await runHost('terminal-finish')
+    expect(r.code).toBe(0)
+    expect(r.events).toEqual([{ exit: { exitCode: 0, signal: null } }])
+  })
+
+  it('process.exit() ends every process of the terminal session, also those ignoring SIGHUP and SIGTERM', async () => {
+    const r = await runHost('terminal-exit')
+    expect(r.code).toBe(0)
+    const { sid, job } = r.events.find((e) => e.sid)
+    expect(sid).toBeGreaterThan(0)
+    expect(job).toBeGreaterThan(0)
+    await sessionGone(sid)
+  })
+
+  for (const sig of ['SIGKILL', 'SIGTERM']) {
+    it(`a host killed by ${sig} leaves no process of its terminal sessions behind`, async () => {
+      let ids = null
+      const r = await runHost('terminal-linger', 15_000, (e, child) => {
+        if (e.sid) {
+          ids = e
+          child.kill(sig)
+        }
+      })
+      expect(r.signal).toBe(sig)
+      expect(ids).not.toBe(null)
+      await sessionGone(ids.sid)
     })
   }
 })
