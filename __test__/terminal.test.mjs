@@ -324,3 +324,26 @@ describe('terminals: refusals', () => {
     expect(errors.some((e) => e.includes('boom'))).toBe(true)
   })
 })
+
+describe('terminals: scale', () => {
+  const count = (dir) => readdirSync(dir).length
+  it('200 open terminals: no thread per terminal, at most 3 descriptors each, all back after closing', async () => {
+    const m = makeManager()
+    // Warm up: the runtime's threads and the spawner exist before the baseline is taken.
+    const warm = m.openTerminal('warm', sh('exit 0'))
+    await new Promise((resolve) => warm.onExit(resolve))
+    const fds0 = count('/proc/self/fd')
+    const threads0 = count('/proc/self/task')
+    const terms = []
+    for (let i = 0; i < 200; i++) terms.push(m.openTerminal(`t${i}`, sh('echo up; exec sleep 60')))
+    await waitFor(() => terms.every((t) => t.pid > 0 && t.info().bytesIn > 0), 'all 200 running', 30_000)
+    for (const t of terms) sessions.add(t.pid)
+    const fds = count('/proc/self/fd') - fds0
+    const threads = count('/proc/self/task') - threads0
+    await Promise.all(terms.map((t) => t.close()))
+    await waitFor(() => count('/proc/self/fd') <= fds0, 'descriptors back', 10_000)
+    expect(fds / 200).toBeLessThanOrEqual(3)
+    expect(threads).toBeLessThanOrEqual(2)
+    expect(count('/proc/self/task')).toBeLessThanOrEqual(threads0 + 2)
+  })
+})
