@@ -347,3 +347,26 @@ describe('terminals: scale', () => {
     expect(count('/proc/self/task')).toBeLessThanOrEqual(threads0 + 2)
   })
 })
+
+describe('examples/terminal.mjs', () => {
+  it('runs a shell in the current terminal, detaches, re-attaches with the scrollback, ends with the shell', async () => {
+    // The example itself runs inside one of our terminals, which plays the user's terminal.
+    const m = makeManager()
+    const r = open(m, 'user', {
+      command: process.execPath,
+      args: [new URL('../examples/terminal.mjs', import.meta.url).pathname],
+      env: { SHELL: '/bin/sh', PS1: 'demo$ ' },
+    })
+    await r.until((t) => t.includes('demo$ '), 'the inner prompt')
+    r.t.write('echo inner-$((6*7))\r')
+    await r.until((t) => t.includes('inner-42'), 'inner output')
+    r.t.write('\x1d')
+    await r.until((t) => t.includes('[detached:'), 'detached')
+    const mark = r.text.length
+    r.t.write('\r')
+    await r.until((t) => t.slice(mark).includes('inner-42'), 'scrollback replayed on re-attach')
+    r.t.write('exit 0\r')
+    await r.until((t) => t.includes('[shell ended: exit code 0]'), 'the example reports the end')
+    expect(await r.exited).toEqual({ exitCode: 0, signal: null })
+  })
+})
