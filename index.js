@@ -8,7 +8,7 @@
 
 const path = require('node:path')
 const { NativeManager } = require('./loader.js').load()
-const { Terminal, terminalOptions, argError } = require('./terminal.js')
+const { Terminal, terminalOptions, terminalInfo, argError } = require('./terminal.js')
 
 /** Every live manager, so the exit hook can end their runners. */
 const liveManagers = new Set()
@@ -292,21 +292,7 @@ class SidecarManager {
   /** Every terminal's info(), in opening order. */
   listTerminals() {
     if (this.#state === 'disposed') return []
-    return this.#native.listTerminals().map((i) => ({
-      id: i.id,
-      pid: i.pid,
-      cols: i.cols,
-      rows: i.rows,
-      state: i.idle ? 'idle' : 'active',
-      foreground: i.foreground ?? null,
-      startedAt: i.startedAt,
-      lastOutputAt: i.lastOutputAt ?? null,
-      bytesIn: i.bytesIn,
-      bytesOut: i.bytesOut,
-      alive: i.alive,
-      exitCode: i.exitCode ?? null,
-      signal: i.signal ?? null,
-    }))
+    return this.#native.listTerminals().map(terminalInfo)
   }
 
   /** A plain snapshot of the manager. */

@@ -47,6 +47,25 @@ function emit(list, kind, id, value) {
   }
 }
 
+/** The public shape of a native terminal info. */
+function terminalInfo(i) {
+  return {
+    id: i.id,
+    pid: i.pid,
+    cols: i.cols,
+    rows: i.rows,
+    state: i.idle ? 'idle' : 'active',
+    foreground: i.foreground ?? null,
+    startedAt: i.startedAt,
+    lastOutputAt: i.lastOutputAt ?? null,
+    bytesIn: i.bytesIn,
+    bytesOut: i.bytesOut,
+    alive: i.alive,
+    exitCode: i.exitCode ?? null,
+    signal: i.signal ?? null,
+  }
+}
+
 class Terminal {
   #native
   #id
@@ -176,22 +195,7 @@ class Terminal {
   }
 
   info() {
-    const i = this.#native.info()
-    return {
-      id: i.id,
-      pid: i.pid,
-      cols: i.cols,
-      rows: i.rows,
-      state: i.idle ? 'idle' : 'active',
-      foreground: i.foreground ?? null,
-      startedAt: i.startedAt,
-      lastOutputAt: i.lastOutputAt ?? null,
-      bytesIn: i.bytesIn,
-      bytesOut: i.bytesOut,
-      alive: i.alive,
-      exitCode: i.exitCode ?? null,
-      signal: i.signal ?? null,
-    }
+    return terminalInfo(this.#native.info())
   }
 
   /** @internal */
@@ -261,4 +265,4 @@ function terminalOptions(options, cwd) {
   return out
 }
 
-module.exports = { Terminal, terminalOptions, argError }
+module.exports = { Terminal, terminalOptions, terminalInfo, argError }

@@ -56,6 +56,20 @@ export function isAlive(pid) {
   }
 }
 
+/** Live processes of session `sid` (by session id, not process group: a terminal's jobs), from /proc. */
+export function sessionMembers(sid) {
+  const out = []
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8')
+      const [state, , , session] = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      if (Number(session) === sid && state !== 'Z') out.push(Number(name))
+    } catch {}
+  }
+  return out
+}
+
 /** Disposes every manager made by `makeManager`, then kills (by pid) and reports survivors. */
 export async function teardown() {
   for (const m of managers) {

@@ -1,8 +1,7 @@
 import { describe, it, expect } from 'vitest'
 import { spawn } from 'node:child_process'
-import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { recordedPids, isAlive, waitFor, HERE, NODE } from './helpers.mjs'
+import { recordedPids, isAlive, waitFor, sessionMembers, HERE, NODE } from './helpers.mjs'
 
 // The host runs under the same runtime as the test (Node, or Bun for the Bun run).
 const HOST_RUNTIME = process.execPath
@@ -87,20 +86,6 @@ describe('when the host dies abruptly', () => {
     })
   }
 })
-
-/** Live processes of session `sid` (found by session id), from /proc. */
-function sessionMembers(sid) {
-  const out = []
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8')
-      const [state, , , session] = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      if (Number(session) === sid && state !== 'Z') out.push(Number(name))
-    } catch {}
-  }
-  return out
-}
 
 /** Waits for session `sid` to have no process left; kills survivors by pid and fails if any. */
 async function sessionGone(sid) {

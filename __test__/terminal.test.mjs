@@ -1,24 +1,10 @@
 // Terminal sessions through the public API, on Node and on Bun (the same file runs on both).
 import { describe, it, expect, afterEach } from 'vitest'
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs'
-import { makeManager, collect, script, started, stopped, waitFor, isAlive } from './helpers.mjs'
+import { readdirSync, readlinkSync } from 'node:fs'
+import { makeManager, collect, script, started, stopped, waitFor, isAlive, sessionMembers } from './helpers.mjs'
 
 /** Session ids of terminals opened by the current test: none may have a process left after it. */
 const sessions = new Set()
-
-/** Live processes of session `sid` (by session id, not process group), from /proc. */
-function sessionMembers(sid) {
-  const out = []
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8')
-      const [state, , , session] = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      if (Number(session) === sid && state !== 'Z') out.push(Number(name))
-    } catch {}
-  }
-  return out
-}
 
 afterEach(async () => {
   const left = []
