@@ -585,12 +585,32 @@ fn dup_nonblocking(raw: std::os::fd::RawFd) -> io::Result<OwnedFd> {
     Ok(fd)
 }
 
+/// Reads what the PTY has, up to `buf.len()`: after the first read, further reads until the
+/// descriptor would block, so a flood arrives in few large pieces (a tty hands out a few KiB
+/// per read) and each costs one delivery. `Ok(0)` is end-of-file.
 async fn read_some(afd: &AsyncFd<OwnedFd>, buf: &mut [u8]) -> io::Result<usize> {
     loop {
         let mut guard = afd.readable().await?;
-        match guard.try_io(|fd| nix::unistd::read(fd.get_ref(), buf).map_err(io::Error::from)) {
-            Ok(r) => return r,
-            Err(_would_block) => continue,
+        let mut filled = 0;
+        loop {
+            let read = guard.try_io(|fd| {
+                nix::unistd::read(fd.get_ref(), &mut buf[filled..]).map_err(io::Error::from)
+            });
+            match read {
+                Ok(Ok(0)) => return Ok(filled),
+                Ok(Ok(n)) => {
+                    filled += n;
+                    if filled == buf.len() {
+                        return Ok(filled);
+                    }
+                }
+                Ok(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
+                // End of file (EIO) or an error after some data: hand out the data first; the
+                // next call sees the error again.
+                Ok(Err(e)) => return if filled > 0 { Ok(filled) } else { Err(e) },
+                Err(_would_block) if filled > 0 => return Ok(filled),
+                Err(_would_block) => break,
+            }
         }
     }
 }
