@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest'
 import { Worker } from 'node:worker_threads'
 import { join } from 'node:path'
-import { recordedPids, isAlive, waitFor, HERE, RUNNER_ROOT, FAKE_CLAUDE, NODE } from './helpers.mjs'
+import { recordedPids, isAlive, waitFor, sessionMembers, HERE, RUNNER_ROOT, FAKE_CLAUDE, NODE } from './helpers.mjs'
 
 describe('worker threads', () => {
   it('terminating a worker ends its sessions, repeatedly, without crashing the host', async () => {
@@ -24,6 +24,29 @@ describe('worker threads', () => {
       expect(pids.map((p) => [p, isAlive(p)])).toEqual(pids.map((p) => [p, true]))
       await w.terminate()
       await waitFor(() => pids.every((p) => !isAlive(p)), `round ${round}: runner and grandchild gone`, 5000)
+    }
+  })
+
+  it('terminating a worker ends every process of its terminal sessions, repeatedly', async () => {
+    for (let round = 0; round < 3; round++) {
+      const w = new Worker(join(HERE, 'fixtures', 'worker.mjs'), {
+        workerData: { options: { runnerRoot: RUNNER_ROOT, claudePath: FAKE_CLAUDE, runtime: NODE }, terminal: true },
+      })
+      const ids = await new Promise((resolve, reject) => {
+        w.on('message', (msg) => msg.sid && resolve(msg))
+        w.on('error', reject)
+      })
+      expect(sessionMembers(ids.sid)).toContain(ids.job)
+      // The worker's session runner ends too; its pids are checked by the suite's teardown.
+      await waitFor(() => recordedPids().length >= 2, 'runner pids recorded')
+      await w.terminate()
+      try {
+        await waitFor(() => sessionMembers(ids.sid).length === 0, `round ${round}: terminal session gone`, 5000)
+      } finally {
+        for (const pid of sessionMembers(ids.sid)) process.kill(pid, 'SIGKILL')
+      }
+      const runners = recordedPids()
+      await waitFor(() => runners.every((p) => !isAlive(p)), `round ${round}: runners gone`, 5000)
     }
   })
 
