@@ -49,7 +49,8 @@ const round = (x, digits = 1) => (typeof x === 'number' && Number.isFinite(x) ? 
 // ─── command line ────────────────────────────────────────────────────────────
 
 const USAGE = `usage: bench.mjs [--scenario LIST|all] [--runs N] [--json] [--timeout S]
-  --scenario LIST  comma-separated: ${Object.keys(SCENARIOS).join(', ')} (default: all)
+  --scenario LIST  comma-separated: ${Object.keys(SCENARIOS).join(', ')}, terminal (default: all)
+                   terminal = the terminal scenarios of bench/terminal.mjs, against its peers
   --runs N         run every scenario N times and report medians (default 1)
   --json           one JSON line per scenario on stdout (the tables go to stderr)
   --timeout S      time limit per scenario in seconds (default 60)
@@ -57,11 +58,15 @@ const USAGE = `usage: bench.mjs [--scenario LIST|all] [--runs N] [--json] [--tim
   --runner-nice N  the manager's runnerNice option, 0-19 (default: the manager's default, 10)`
 
 function parseArgs(argv) {
-  const args = { scenarios: Object.keys(SCENARIOS), runs: 1, json: false, timeout: 60, scale: 1 }
+  const args = { scenarios: Object.keys(SCENARIOS), terminal: true, runs: 1, json: false, timeout: 60, scale: 1 }
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]
     const value = () => (i + 1 < argv.length ? argv[++i] : fail(`${flag} needs a value`))
-    if (flag === '--scenario') args.scenarios = parseScenarios(value())
+    if (flag === '--scenario') {
+      const list = value()
+      args.terminal = list === 'all' || list.split(',').includes('terminal')
+      args.scenarios = parseScenarios(list.split(',').filter((s) => s !== 'terminal').join(',') || 'none')
+    }
     else if (flag === '--runs') args.runs = positiveInt(flag, value())
     else if (flag === '--timeout') args.timeout = positiveInt(flag, value())
     else if (flag === '--scale') args.scale = positiveNumber(flag, value())
@@ -77,6 +82,7 @@ function parseArgs(argv) {
 
 function parseScenarios(list) {
   if (list === 'all') return Object.keys(SCENARIOS)
+  if (list === 'none') return []
   const names = list.split(',').map((s) => s.trim()).filter(Boolean)
   for (const name of names) if (!SCENARIOS[name]) fail(`unknown scenario ${name}\n${USAGE}`)
   return names
@@ -212,7 +218,17 @@ async function parent(args) {
   }
   const totalS = (now() - started) / 1000
   const print = (text) => (args.json ? process.stderr : process.stdout).write(text + '\n')
-  print(render(rows, args, totalS))
+  if (rows.length) print(render(rows, args, totalS))
+  if (args.terminal) await terminalBench(args)
+}
+
+/** The terminal scenarios (bench/terminal.mjs) with the same --runs and --json. */
+function terminalBench(args) {
+  const extra = ['--runs', String(args.runs), ...(args.json ? ['--json'] : [])]
+  return new Promise((resolve, reject) => {
+    const c = spawn(process.execPath, [path.join(HERE, 'terminal.mjs'), ...extra], { stdio: 'inherit' })
+    c.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`bench/terminal.mjs exited with ${code}`))))
+  })
 }
 
 function ensureAddon() {
