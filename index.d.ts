@@ -173,7 +173,6 @@ export type SidecarErrorCode =
   | 'ERR_STDIN_FULL'
   | 'ERR_DISPOSED'
   | 'ERR_TERMINAL_EXISTS'
-  | 'ERR_TERMINAL_NOT_FOUND'
   | 'ERR_INTERNAL'
 
 /** Result of the session calls. */

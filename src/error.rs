@@ -27,8 +27,6 @@ pub enum ErrorCode {
     Disposed,
     /// A terminal with that id exists.
     TerminalExists,
-    /// No terminal with that id.
-    TerminalNotFound,
 }
 
 impl ErrorCode {
@@ -43,7 +41,6 @@ impl ErrorCode {
             ErrorCode::RunnerNotFound => "ERR_RUNNER_NOT_FOUND",
             ErrorCode::CwdNotFound => "ERR_CWD_NOT_FOUND",
             ErrorCode::TerminalExists => "ERR_TERMINAL_EXISTS",
-            ErrorCode::TerminalNotFound => "ERR_TERMINAL_NOT_FOUND",
             ErrorCode::SpawnFailed => "ERR_SPAWN_FAILED",
             ErrorCode::StdinFull => "ERR_STDIN_FULL",
             ErrorCode::Disposed => "ERR_DISPOSED",
