@@ -439,7 +439,6 @@ impl Terminal {
         drained: watch::Sender<bool>,
     ) {
         let mut decoder = Utf8Carry::new();
-        let mut buf = vec![0u8; READ_CHUNK];
         let mut paused = self.paused.subscribe();
         let mut idle_at = Some(Instant::now() + self.cfg.idle);
         loop {
@@ -460,7 +459,15 @@ impl Terminal {
                 _ = sleep_until(idle_at) => { idle_at = None; self.set_idle(&*sink, true); continue }
             };
             let n = tokio::select! {
-                r = read_some(&afd, &mut buf) => r,
+                // The buffer is allocated once there is something to read: an idle terminal
+                // holds none.
+                r = async {
+                    drop(afd.readable().await?);
+                    let mut buf = vec![0u8; READ_CHUNK];
+                    let n = read_some(&afd, &mut buf).await?;
+                    buf.truncate(n);
+                    Ok::<_, io::Error>(buf)
+                } => r,
                 _ = sleep_until(idle_at) => {
                     self.pending.add_permits(credit);
                     idle_at = None;
@@ -473,8 +480,8 @@ impl Terminal {
                     continue;
                 }
             };
-            let n = match n {
-                Ok(n) if n > 0 => n,
+            let buf = match n {
+                Ok(buf) if !buf.is_empty() => buf,
                 Ok(_) => {
                     self.pending.add_permits(credit);
                     break;
@@ -488,6 +495,7 @@ impl Terminal {
                     break;
                 }
             };
+            let n = buf.len();
             self.pending.add_permits(credit - n);
             let held = Credit::new(self.pending.clone(), n);
             let now = now_ms();
@@ -512,7 +520,12 @@ impl Terminal {
                 }
                 Chunk::Text(text)
             } else {
-                Chunk::Bytes(buf[..n].to_vec())
+                // Queued output should not pin a 64 KiB allocation per small read.
+                let mut buf = buf;
+                if n < READ_CHUNK / 2 {
+                    buf.shrink_to_fit();
+                }
+                Chunk::Bytes(buf)
             };
             sink.push(self.token, TerminalEvent::Data(chunk, Some(held)));
         }
