@@ -256,6 +256,8 @@ export interface Disposable {
 
 /** A program on a real PTY, supervised like an agent session. */
 export declare class Terminal {
+  /** Terminals come from `SidecarManager.openTerminal`. */
+  private constructor()
   readonly id: string
   /** Pid of the program (its session id); 0 for the first moments, until it runs. */
   readonly pid: number

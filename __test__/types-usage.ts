@@ -73,5 +73,7 @@ const fg: string | null = term.info().foreground
 const back: string | Uint8Array = term.scrollback()
 void term.close().then((e: TerminalExit) => console.log(e.signal))
 console.log(again, accepted, infos, fg, back, term.pid, term.cols, term.rows, term.id, manager.describe().terminals.length)
+// @ts-expect-error: terminals come from openTerminal
+new Terminal()
 // @ts-expect-error: encoding is "utf8" or null
 manager.openTerminal('t2', { encoding: 'latin1' })
