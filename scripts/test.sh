@@ -29,6 +29,11 @@ cargo clippy --all-targets -- -D warnings
 step "cargo test"
 cargo test
 
+step "cargo clippy for macOS (aarch64 and x86_64): the macOS code paths compile, warning-free"
+rustup target add aarch64-apple-darwin x86_64-apple-darwin
+cargo clippy --target aarch64-apple-darwin --all-targets -- -D warnings
+cargo clippy --target x86_64-apple-darwin --all-targets -- -D warnings
+
 step "type-check a usage file against index.d.ts"
 npx tsc -p tsconfig.json
 

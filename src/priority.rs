@@ -68,7 +68,7 @@ pub fn current_thread_nice() -> io::Result<i32> {
 }
 
 /// The nice value of process `pid` as the kernel reports it (`/proc/<pid>/stat`, field 19).
-#[cfg(test)]
+#[cfg(all(test, target_os = "linux"))]
 pub(crate) fn nice_of(pid: i32) -> io::Result<i32> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
     // The command name (field 2) is in parentheses and may contain spaces: count from after it.

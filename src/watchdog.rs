@@ -20,10 +20,10 @@ use std::sync::{Mutex, OnceLock};
 use crate::outbox::lock;
 
 /// The shell program: `+PGID` registers a group, `-PGID` forgets it, `+sSID` / `-sSID` the
-/// same for a terminal's session (all its processes, whatever their group: found through
-/// /proc with shell built-ins only); on EOF (the host is gone) it ends them all: SIGTERM to
-/// the groups and SIGHUP to the sessions, SIGKILL a second later.
-const SCRIPT: &str = r#"trap '' INT HUP TERM
+/// same for a terminal's session (all its processes, whatever their group); on EOF (the host is
+/// gone) it ends them all: SIGTERM to the groups and SIGHUP to the sessions, SIGKILL a second
+/// later. Built from [`SCRIPT_HEAD`], the system's [`SESSION_KILL`] and [`SCRIPT_TAIL`].
+const SCRIPT_HEAD: &str = r#"trap '' INT HUP TERM
 set -f
 groups=" "
 sessions=" "
@@ -36,8 +36,16 @@ while IFS= read -r line; do
   esac
 done
 [ "$groups" = " " ] && [ "$sessions" = " " ] && exit 0
-members() {
+"#;
+
+/// `kill_sessions SIG`: the members of every session in `$sessions`, found through /proc with
+/// shell built-ins only.
+#[cfg(not(target_os = "macos"))]
+const SESSION_KILL: &str = r#"kill_sessions() {
+  [ "$sessions" = " " ] && return
+  sig=$1
   set +f
+  pids=
   for f in /proc/[0-9]*/stat; do
     IFS= read -r st < "$f" 2>/dev/null || continue
     p=${f#/proc/}
@@ -45,18 +53,32 @@ members() {
     st=${st##*) }
     set -f
     set -- $st
-    case "$sessions" in *" $4 "*) [ "$1" != Z ] && echo "$p" ;; esac
+    case "$sessions" in *" $4 "*) [ "$1" != Z ] && pids="$pids $p" ;; esac
     set +f
   done
   set -f
+  [ -n "$pids" ] && kill "-$sig" $pids 2>/dev/null
 }
-for g in $groups; do kill -TERM "-$g" 2>/dev/null; done
-[ "$sessions" != " " ] && kill -HUP $(members) 2>/dev/null
+"#;
+
+/// `kill_sessions SIG`: macOS has no /proc; its pkill matches by session id (`-s`).
+#[cfg(target_os = "macos")]
+const SESSION_KILL: &str = r#"kill_sessions() {
+  for s in $sessions; do /usr/bin/pkill "-$1" -s "$s" 2>/dev/null; done
+}
+"#;
+
+const SCRIPT_TAIL: &str = r#"for g in $groups; do kill -TERM "-$g" 2>/dev/null; done
+kill_sessions HUP
 sleep 1
 for g in $groups; do kill -KILL "-$g" 2>/dev/null; done
-[ "$sessions" != " " ] && kill -KILL $(members) 2>/dev/null
+kill_sessions KILL
 exit 0
 "#;
+
+fn script() -> String {
+    format!("{SCRIPT_HEAD}{SESSION_KILL}{SCRIPT_TAIL}")
+}
 
 struct Running {
     child: Child,
@@ -86,11 +108,30 @@ pub fn global() -> &'static Watchdog {
 
 fn start() -> io::Result<Running> {
     let (ours, theirs) = UnixStream::pair()?;
+    // macOS has no MSG_NOSIGNAL: the socket itself must not raise SIGPIPE in the host.
+    #[cfg(target_os = "macos")]
+    {
+        use std::os::fd::AsRawFd;
+        let on: libc::c_int = 1;
+        // SAFETY: a valid socket, a valid int option value and its size.
+        let rc = unsafe {
+            libc::setsockopt(
+                ours.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_NOSIGPIPE,
+                (&on as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        if rc != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
     let child = {
         use std::os::unix::process::CommandExt;
         Command::new("/bin/sh")
             .arg("-c")
-            .arg(SCRIPT)
+            .arg(script())
             .env_clear()
             .env("PATH", "/usr/bin:/bin")
             .stdin(Stdio::from(OwnedFd::from(theirs)))
@@ -102,13 +143,20 @@ fn start() -> io::Result<Running> {
     Ok(Running { child, sock: ours })
 }
 
+/// Flags for writes to the watchdog: never raise SIGPIPE in the host (it may not ignore it).
+#[cfg(not(target_os = "macos"))]
+const SEND_FLAGS: nix::sys::socket::MsgFlags = nix::sys::socket::MsgFlags::MSG_NOSIGNAL;
+/// (macOS: the socket has SO_NOSIGPIPE instead.)
+#[cfg(target_os = "macos")]
+const SEND_FLAGS: nix::sys::socket::MsgFlags = nix::sys::socket::MsgFlags::empty();
+
 /// Writes `line` without ever raising SIGPIPE in the host (the host may not ignore it).
 fn send_line(sock: &UnixStream, line: &str) -> io::Result<()> {
-    use nix::sys::socket::{MsgFlags, send};
+    use nix::sys::socket::send;
     use std::os::fd::AsRawFd;
     let mut buf = line.as_bytes();
     while !buf.is_empty() {
-        match send(sock.as_raw_fd(), buf, MsgFlags::MSG_NOSIGNAL) {
+        match send(sock.as_raw_fd(), buf, SEND_FLAGS) {
             Ok(n) => buf = &buf[n..],
             Err(nix::errno::Errno::EINTR) => continue,
             Err(e) => return Err(io::Error::from(e)),
@@ -184,7 +232,8 @@ impl Watchdog {
     }
 }
 
-#[cfg(test)]
+// The tests start a stubborn session with util-linux `setsid`: Linux only.
+#[cfg(all(test, target_os = "linux"))]
 mod tests {
     use std::time::{Duration, Instant};
 
@@ -217,7 +266,6 @@ mod tests {
         false
     }
 
-    #[cfg(target_os = "linux")]
     #[test]
     fn host_death_ends_every_process_of_a_registered_session() {
         let (mut child, sid) = stubborn_session();
@@ -242,7 +290,6 @@ mod tests {
         assert!(gone, "no process of the session outlived the host");
     }
 
-    #[cfg(target_os = "linux")]
     #[test]
     fn a_forgotten_session_is_left_alone() {
         let (mut child, sid) = stubborn_session();

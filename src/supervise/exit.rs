@@ -1,9 +1,10 @@
 //! Exit of a supervised process, observed without reaping (so its pid, which is its group id,
 //! stays reserved while the group is signalled), then reaping.
 //!
-//! Exit is observed through a pidfd where the kernel has one (Linux ≥ 5.3), never through
-//! `SIGCHLD`: the host runtime (libuv in Node, Bun's loop) owns that signal, and a second
-//! handler in the same process would race with it.
+//! Exit is observed through a pidfd where the kernel has one (Linux ≥ 5.3) and a kqueue
+//! `EVFILT_PROC`/`NOTE_EXIT` registration on macOS, never through `SIGCHLD`: the host runtime
+//! (libuv in Node, Bun's loop) owns that signal, and a second handler in the same process would
+//! race with it.
 
 use std::io;
 use std::process::{Child, ExitStatus};
@@ -12,17 +13,35 @@ use nix::unistd::Pid;
 
 use crate::status::ExitKind;
 
+/// `waitid(P_PID, pid, WEXITED | WNOWAIT)`, with `WNOHANG` unless `block`: whether child `pid`
+/// has exited, without reaping it. (libc's own, because nix offers `waitid` on Linux only.)
+fn peek_exit(pid: i32, block: bool) -> io::Result<bool> {
+    let id = libc::id_t::try_from(pid).map_err(|_| io::Error::from_raw_os_error(libc::ECHILD))?;
+    let flags = libc::WEXITED | libc::WNOWAIT | if block { 0 } else { libc::WNOHANG };
+    loop {
+        // SAFETY: siginfo_t is plain data, so all-zero is a valid value to hand the kernel.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: `info` is a valid, writable siginfo_t for the duration of the call.
+        let rc = unsafe { libc::waitid(libc::P_PID, id, &mut info, flags) };
+        if rc == 0 {
+            // With WNOHANG and nothing to report, the kernel leaves si_pid at 0.
+            // SAFETY: the kernel filled `info` for a child event (or left it zeroed).
+            return Ok(block || unsafe { info.si_pid() } != 0);
+        }
+        let e = io::Error::last_os_error();
+        if e.raw_os_error() != Some(libc::EINTR) {
+            return Err(e);
+        }
+    }
+}
+
 /// Whether child `pid` has exited (without reaping it).
 pub fn has_exited(pid: i32) -> bool {
-    use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid};
-    matches!(
-        waitid(
-            Id::Pid(Pid::from_raw(pid)),
-            WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT,
-        ),
+    match peek_exit(pid, false) {
+        Ok(exited) => exited,
         // ECHILD: already reaped by someone else; it is certainly not running.
-        Ok(WaitStatus::Exited(..) | WaitStatus::Signaled(..)) | Err(nix::errno::Errno::ECHILD)
-    )
+        Err(e) => e.raw_os_error() == Some(libc::ECHILD),
+    }
 }
 
 /// How often runners whose exit cannot be seen otherwise are checked.
@@ -103,37 +122,85 @@ pub(super) fn is_watched(pid: i32) -> bool {
 /// its pid — and so its process group id — stays reserved while the caller signals the group.
 pub async fn wait_exited(pid: i32) -> io::Result<()> {
     #[cfg(target_os = "linux")]
-    {
-        match pidfd::open(pid) {
-            Ok(fd) => return pidfd::wait_readable(fd).await,
-            Err(e) => {
-                tracing::debug!(pid, error = %e, "pidfd unavailable, waiting on a blocking thread")
-            }
+    match pidfd::open(pid) {
+        Ok(fd) => return wait_readable(fd).await,
+        Err(e) => {
+            tracing::debug!(pid, error = %e, "pidfd unavailable, waiting on a blocking thread")
         }
     }
-    let waited = tokio::task::spawn_blocking(move || {
-        use nix::sys::wait::{Id, WaitPidFlag, waitid};
-        loop {
-            match waitid(
-                Id::Pid(Pid::from_raw(pid)),
-                WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT,
-            ) {
-                Err(nix::errno::Errno::EINTR) => continue,
-                other => return other.map(|_| ()).map_err(io::Error::from),
-            }
+    #[cfg(target_os = "macos")]
+    match kq::watch_exit(pid) {
+        Ok(fd) => return wait_readable(fd).await,
+        // ESRCH: it has exited already (a zombie cannot be watched).
+        Err(e) if e.raw_os_error() == Some(libc::ESRCH) && has_exited(pid) => return Ok(()),
+        Err(e) => {
+            tracing::debug!(pid, error = %e, "kqueue unavailable, waiting on a blocking thread")
         }
-    })
-    .await;
+    }
+    let waited = tokio::task::spawn_blocking(move || peek_exit(pid, true).map(|_| ())).await;
     waited.map_err(io::Error::other)?
+}
+
+/// Waits until `fd` (a pidfd, or a kqueue watching a process) becomes readable: the process has
+/// exited.
+#[cfg(any(target_os = "linux", target_os = "macos"))]
+async fn wait_readable(fd: std::os::fd::OwnedFd) -> io::Result<()> {
+    use tokio::io::Interest;
+    use tokio::io::unix::AsyncFd;
+    // SAFETY: `fd` is an `OwnedFd` moved into the `AsyncFd`, so it stays open and is the same
+    // descriptor for the whole life of the registration.
+    let afd = unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE) }
+        .map_err(io::Error::from)?;
+    let _guard = afd.readable().await?;
+    Ok(())
+}
+
+/// macOS: a kqueue with one `EVFILT_PROC`/`NOTE_EXIT` registration, readable once the process
+/// exits (the kqueue itself is polled by the runtime like any descriptor).
+#[cfg(target_os = "macos")]
+mod kq {
+    use std::io;
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+    pub fn watch_exit(pid: i32) -> io::Result<OwnedFd> {
+        let ident = usize::try_from(pid).map_err(|_| io::Error::from_raw_os_error(libc::ESRCH))?;
+        // SAFETY: kqueue takes no arguments and returns a new descriptor or -1.
+        let raw = unsafe { libc::kqueue() };
+        if raw < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: the kernel just returned this descriptor and nothing else owns it.
+        let kq = unsafe { OwnedFd::from_raw_fd(raw) };
+        let change = libc::kevent {
+            ident,
+            filter: libc::EVFILT_PROC,
+            flags: libc::EV_ADD | libc::EV_ONESHOT,
+            fflags: libc::NOTE_EXIT,
+            data: 0,
+            udata: std::ptr::null_mut(),
+        };
+        // SAFETY: one valid change record in, no event buffer out, no timeout.
+        let rc = unsafe {
+            libc::kevent(
+                kq.as_raw_fd(),
+                &change,
+                1,
+                std::ptr::null_mut(),
+                0,
+                std::ptr::null(),
+            )
+        };
+        if rc < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(kq)
+    }
 }
 
 #[cfg(target_os = "linux")]
 mod pidfd {
     use std::io;
     use std::os::fd::{FromRawFd, OwnedFd};
-
-    use tokio::io::Interest;
-    use tokio::io::unix::AsyncFd;
 
     /// `pidfd_open(2)`.
     pub fn open(pid: i32) -> io::Result<OwnedFd> {
@@ -146,16 +213,6 @@ mod pidfd {
         let fd = i32::try_from(fd).map_err(|_| io::Error::other("fd out of range"))?;
         // SAFETY: the kernel just returned this descriptor and nothing else owns it.
         Ok(unsafe { OwnedFd::from_raw_fd(fd) })
-    }
-
-    /// A pidfd becomes readable when the process exits.
-    pub async fn wait_readable(fd: OwnedFd) -> io::Result<()> {
-        // SAFETY: `fd` is an `OwnedFd` moved into the `AsyncFd`, so it stays open and is the
-        // same descriptor for the whole life of the registration.
-        let afd = unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE) }
-            .map_err(io::Error::from)?;
-        let _guard = afd.readable().await?;
-        Ok(())
     }
 }
 

@@ -52,8 +52,49 @@ pub fn session_members(sid: i32) -> Vec<i32> {
         .collect()
 }
 
+/// The live processes of session `sid` (zombies left out): every pid the kernel lists
+/// (`proc_listpids`) whose `getsid` is `sid`.
+#[cfg(target_os = "macos")]
+pub fn session_members(sid: i32) -> Vec<i32> {
+    const SZOMB: u32 = 5; // <sys/proc.h>: p_stat of a zombie
+    const PROC_ALL_PIDS: u32 = 1; // <sys/proc_info.h>
+    let pid_size = std::mem::size_of::<libc::pid_t>();
+    // SAFETY: a null buffer asks for the size needed.
+    let needed = unsafe { libc::proc_listpids(PROC_ALL_PIDS, 0, std::ptr::null_mut(), 0) };
+    let Ok(needed) = usize::try_from(needed) else {
+        return Vec::new();
+    };
+    // Room for processes started since the size was asked for.
+    let mut pids: Vec<libc::pid_t> = vec![0; needed / pid_size + 64];
+    let bytes = i32::try_from(pids.len() * pid_size).unwrap_or(i32::MAX);
+    // SAFETY: `pids` is a writable buffer of `bytes` bytes.
+    let got = unsafe { libc::proc_listpids(PROC_ALL_PIDS, 0, pids.as_mut_ptr().cast(), bytes) };
+    pids.truncate(usize::try_from(got).unwrap_or(0) / pid_size);
+    pids.into_iter()
+        .filter(|&pid| pid > 0)
+        // SAFETY: getsid takes a pid and returns a pid or -1.
+        .filter(|&pid| unsafe { libc::getsid(pid) } == sid)
+        .filter(|&pid| {
+            // SAFETY: proc_bsdinfo is plain data: all-zero is a valid value.
+            let mut info: libc::proc_bsdinfo = unsafe { std::mem::zeroed() };
+            let size = i32::try_from(std::mem::size_of::<libc::proc_bsdinfo>()).unwrap_or(0);
+            // SAFETY: `info` is writable for `size` bytes, which is all proc_pidinfo writes.
+            // SAFETY: `info` is writable for `size` bytes, which is all proc_pidinfo writes.
+            let n = unsafe {
+                libc::proc_pidinfo(
+                    pid,
+                    libc::PROC_PIDTBSDINFO,
+                    0,
+                    (&mut info as *mut libc::proc_bsdinfo).cast(),
+                    size,
+                )
+            };
+            n == size && info.pbi_status != SZOMB
+        })
+        .collect()
+}
+
 /// Sends `sig` to every live process of session `sid`; returns how many there were.
-#[cfg(target_os = "linux")]
 pub fn signal_session(sid: i32, sig: Signal) -> io::Result<usize> {
     let members = session_members(sid);
     for &pid in &members {

@@ -120,6 +120,7 @@ pub fn spawn(spec: &SpawnSpec) -> io::Result<Spawned> {
 }
 
 /// Preferred capacity of a runner's stdout pipe.
+#[cfg(target_os = "linux")]
 const STDOUT_PIPE_BYTES: libc::c_int = 1024 * 1024;
 
 /// Enlarges the stdout pipe (Linux: 64 KiB by default) so a fast runner blocks less often and

@@ -85,7 +85,8 @@ pub struct TerminalInfo {
     pub rows: u16,
     /// Whether the last `idle` period passed without output.
     pub idle: bool,
-    /// Name of the foreground process (`tcgetpgrp` + `/proc/<pgid>/comm`), if known.
+    /// Name of the foreground process (`tcgetpgrp`, then `/proc/<pgid>/comm` or macOS's
+    /// `proc_name`), if known.
     pub foreground: Option<String>,
     /// Start, ms since the epoch.
     pub started_at: u64,
@@ -296,8 +297,7 @@ impl Terminal {
             lock(&self.master)
                 .as_ref()
                 .and_then(|m| m.process_group_leader())
-                .and_then(|pgid| std::fs::read_to_string(format!("/proc/{pgid}/comm")).ok())
-                .map(|c| c.trim_end().to_owned())
+                .and_then(process_name)
         } else {
             None
         };
@@ -572,6 +572,29 @@ impl Terminal {
             self.queued.fetch_sub(data.len(), Ordering::SeqCst);
         }
     }
+}
+
+/// The command name of process `pid` (what `ps -o comm` shows), if it exists.
+#[cfg(target_os = "linux")]
+fn process_name(pid: i32) -> Option<String> {
+    std::fs::read_to_string(format!("/proc/{pid}/comm"))
+        .ok()
+        .map(|c| c.trim_end().to_owned())
+}
+
+/// The command name of process `pid` (libproc's `proc_name`), if it exists.
+#[cfg(target_os = "macos")]
+fn process_name(pid: i32) -> Option<String> {
+    let mut buf = [0u8; 256];
+    // SAFETY: `buf` is writable for its whole length, which is what we pass.
+    let n = unsafe { libc::proc_name(pid, buf.as_mut_ptr().cast(), buf.len() as u32) };
+    let n = usize::try_from(n).ok().filter(|n| *n > 0)?;
+    Some(String::from_utf8_lossy(&buf[..n.min(buf.len())]).into_owned())
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
+fn process_name(_pid: i32) -> Option<String> {
+    None
 }
 
 async fn sleep_until(at: Option<Instant>) {
