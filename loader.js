@@ -19,7 +19,7 @@ const PACKAGE = '@agor/sidecar-native'
  * The platforms this package ships, as napi-rs names them (`<platform>-<arch>[-<abi>]`).
  * Must be exactly the targets of `napi.targets` in package.json (a test checks it).
  */
-const PLATFORMS = ['linux-x64-gnu', 'linux-arm64-gnu', 'linux-x64-musl']
+const PLATFORMS = ['linux-x64-gnu', 'linux-arm64-gnu', 'linux-x64-musl', 'darwin-arm64', 'darwin-x64']
 
 // Each `require` of an addon is a literal directly inside a `try` block: bundlers (Bun,
 // esbuild) then bundle the ones that resolve and leave the others to fail at run time.
@@ -34,6 +34,10 @@ function requireLocal(name) {
         return { binding: require('./sidecar-native.linux-arm64-gnu.node') }
       case 'linux-x64-musl':
         return { binding: require('./sidecar-native.linux-x64-musl.node') }
+      case 'darwin-arm64':
+        return { binding: require('./sidecar-native.darwin-arm64.node') }
+      case 'darwin-x64':
+        return { binding: require('./sidecar-native.darwin-x64.node') }
     }
   } catch (error) {
     return { error }
@@ -51,6 +55,10 @@ function requirePackage(name) {
         return { binding: require('@agor/sidecar-native-linux-arm64-gnu'), version: packageVersion(name) }
       case 'linux-x64-musl':
         return { binding: require('@agor/sidecar-native-linux-x64-musl'), version: packageVersion(name) }
+      case 'darwin-arm64':
+        return { binding: require('@agor/sidecar-native-darwin-arm64'), version: packageVersion(name) }
+      case 'darwin-x64':
+        return { binding: require('@agor/sidecar-native-darwin-x64'), version: packageVersion(name) }
     }
   } catch (error) {
     return { error }
@@ -68,6 +76,10 @@ function packageVersion(name) {
         return require('@agor/sidecar-native-linux-arm64-gnu/package.json').version
       case 'linux-x64-musl':
         return require('@agor/sidecar-native-linux-x64-musl/package.json').version
+      case 'darwin-arm64':
+        return require('@agor/sidecar-native-darwin-arm64/package.json').version
+      case 'darwin-x64':
+        return require('@agor/sidecar-native-darwin-x64/package.json').version
     }
   } catch {
     // The addon itself loaded; only the version check is skipped.

@@ -75,6 +75,13 @@ describe('libc detection (loader.js)', () => {
     expect(loader.detectLibc({ platform: 'linux', maps, report: none, ldd: () => 'musl' })).toBe('musl')
   })
 
+  it('macOS: the darwin package of the CPU, no libc suffix', () => {
+    let asked = null
+    const got = loader.load({ platform: 'darwin', arch: 'arm64', requireLocal: () => ({ error: Object.assign(new Error('x'), { code: 'MODULE_NOT_FOUND' }) }), requirePackage: (n) => ((asked = n), { binding: { NativeManager: class {} }, version: pkg.version }) })
+    expect(asked).toBe('darwin-arm64')
+    expect(typeof got.NativeManager).toBe('function')
+  })
+
   it('off Linux there is no libc suffix', () => {
     expect(loader.detectLibc({ platform: 'darwin' })).toBeNull()
     expect(loader.platformName({ platform: 'darwin', arch: 'arm64' })).toBe('darwin-arm64')
@@ -155,7 +162,7 @@ describe('loading (loader.js)', () => {
 
   it('a platform with no build says which ones exist', () => {
     expect(() => loader.load({ platform: 'freebsd', arch: 'x64' })).toThrow(
-      expect.objectContaining({ code: 'ERR_SIDECAR_UNSUPPORTED_PLATFORM', message: expect.stringContaining('freebsd-x64 (built: linux-x64-gnu') }),
+      expect.objectContaining({ code: 'ERR_SIDECAR_UNSUPPORTED_PLATFORM', message: expect.stringContaining('freebsd-x64 (built: linux-x64-gnu, linux-arm64-gnu, linux-x64-musl, darwin-arm64, darwin-x64') }),
     )
   })
 })
@@ -194,7 +201,9 @@ describe('package metadata: one list of platforms, one version', () => {
     for (const d of dirs) {
       const p = JSON.parse(readFileSync(join(ROOT, 'npm', d, 'package.json'), 'utf8'))
       const [os, cpu, abi] = d.split('-')
-      expect(p).toMatchObject({ name: `@agor/sidecar-native-${d}`, version: pkg.version, os: [os], cpu: [cpu], libc: [abi === 'gnu' ? 'glibc' : 'musl'], main: `sidecar-native.${d}.node` })
+      expect(p).toMatchObject({ name: `@agor/sidecar-native-${d}`, version: pkg.version, os: [os], cpu: [cpu], main: `sidecar-native.${d}.node` })
+      // libc only where there is a choice of C library.
+      expect(p.libc).toEqual(abi === undefined ? undefined : [abi === 'gnu' ? 'glibc' : 'musl'])
     }
   })
 

@@ -138,7 +138,7 @@ tgz() { echo "$ROOT/dist/agor-sidecar-native${1:+-$1}-$VERSION.tgz"; }
 # ── toolchains ───────────────────────────────────────────────────────────────
 
 toolchains() {
-  rustup target add aarch64-unknown-linux-gnu x86_64-unknown-linux-musl || return 1
+  rustup target add aarch64-unknown-linux-gnu x86_64-unknown-linux-musl aarch64-apple-darwin x86_64-apple-darwin || return 1
   if ! cargo zigbuild --help >/dev/null 2>&1 || ! python3 -m ziglang version >/dev/null 2>&1; then
     # A distribution's own Python refuses system-wide installs (PEP 668): then into ~/.local.
     pip install --quiet ziglang cargo-zigbuild ||
@@ -205,7 +205,8 @@ tarballs_agree() {
 }
 
 # elf_checks: the .node inside each platform tarball (what ships): the gnu ones need nothing
-# newer than the glibc floor and no unversioned C symbol; the musl one no glibc at all.
+# newer than the glibc floor and no unversioned C symbol; the musl one no glibc at all; the
+# darwin ones are dylibs for their CPU exporting napi_register_module_v1.
 elf_checks() {
   local t platform f max bad machine
   for t in "${TRIPLES[@]}"; do
@@ -213,6 +214,12 @@ elf_checks() {
     mkdir -p "$WORK/elf/$platform" && tar -xzf "$(tgz "$platform")" -C "$WORK/elf/$platform" || return 1
     f=$WORK/elf/$platform/package/sidecar-native.$platform.node
     [ -s "$f" ] || { echo "no $f in $(tgz "$platform")"; return 1; }
+    case "$platform" in
+      darwin-*)
+        node "$CHECK/macho.mjs" "$f" "${platform#darwin-}" || return 1
+        continue
+        ;;
+    esac
     machine=$(readelf -h "$f" | sed -n 's/ *Machine: *//p')
     case "$platform" in
       *-x64-*) [ "$machine" = "Advanced Micro Devices X86-64" ] ;;
@@ -366,6 +373,13 @@ musl_selected() {
   installed "$app" linux-x64-musl && say "npm --libc=musl installs @agor/sidecar-native-linux-x64-musl (and no gnu package)"
 }
 
+darwin_selected() {
+  local app=$WORK/darwin
+  new_app "$app" && use_registry "$app" &&
+    (cd "$app" && npm install --cpu=arm64 --os=darwin @agor/sidecar-native) || return 1
+  installed "$app" darwin-arm64 && say "npm --os=darwin --cpu=arm64 installs @agor/sidecar-native-darwin-arm64 only"
+}
+
 musl_runtime() {
   local dir=$CACHE/musl-runtime
   if [ ! -x "$dir/lib/ld-musl-x86_64.so.1" ] || [ ! -e "$dir/lib/libstdc++.so.6" ]; then
@@ -416,7 +430,7 @@ for t in "${TRIPLES[@]}"; do
   clean=
 done
 step "tarballs: versions, optionalDependencies, os/cpu/libc, no install scripts" tarballs_agree
-step "ELF: glibc floor $GLIBC_FLOOR for gnu, no glibc in musl" elf_checks
+step "binaries: glibc floor $GLIBC_FLOOR for gnu, no glibc in musl, Mach-O dylibs for darwin" elf_checks
 step "local registry serving dist/" start_registry
 step "Node app: npm install <main.tgz> <platform.tgz>; require + import" node_tarballs
 step "Node app: npm install @agor/sidecar-native; require + import; npm ci; again" node_registry
@@ -428,6 +442,7 @@ step "Bun app: bun build --target=bun and Bun.build(), run the copied output" bu
 step "Bun app: bun build --compile, run from / without node_modules" bun_compile
 step "arm64: npm install --cpu=arm64; qemu-aarch64 Node (require, import) and Bun" arm64_qemu
 step "musl: npm install --libc=musl selects the musl package" musl_selected
+step "darwin: npm install --os=darwin --cpu=arm64 selects the darwin package" darwin_selected
 step "musl runtime: Bun's musl build on musl 1.2.5" musl_runtime
 step "musl: the session under musl Bun (the loader picks linux-x64-musl)" musl_bun
 

@@ -17,4 +17,7 @@ export const TARGETS = {
   'x86_64-unknown-linux-gnu': { platform: 'linux-x64-gnu', zigTarget: `x86_64-unknown-linux-gnu.${GLIBC_FLOOR}` },
   'aarch64-unknown-linux-gnu': { platform: 'linux-arm64-gnu', zigTarget: `aarch64-unknown-linux-gnu.${GLIBC_FLOOR}` },
   'x86_64-unknown-linux-musl': { platform: 'linux-x64-musl', zigTarget: 'x86_64-unknown-linux-musl' },
+  // Linked by zig without Apple's SDK (only libSystem is needed); not run here, see the README.
+  'aarch64-apple-darwin': { platform: 'darwin-arm64', zigTarget: 'aarch64-apple-darwin' },
+  'x86_64-apple-darwin': { platform: 'darwin-x64', zigTarget: 'x86_64-apple-darwin' },
 }

@@ -89,7 +89,12 @@ fn start_spawner(nice: u8) -> Option<std::sync::mpsc::Sender<SpawnJob>> {
         .name(format!("sidecar-spawn-{nice}"))
         .spawn(move || {
             if let Err(e) = crate::priority::lower_current_thread(nice) {
-                tracing::warn!(error = %e, nice, "could not lower the runners' priority");
+                // Expected where the nice value is per process (macOS): runnerNice does nothing.
+                if e.kind() == std::io::ErrorKind::Unsupported {
+                    tracing::debug!(nice, "runnerNice is not supported on this system");
+                } else {
+                    tracing::warn!(error = %e, nice, "could not lower the runners' priority");
+                }
             }
             for job in queue {
                 // Nobody waits for what was spawned any more: do not leave it running.
