@@ -43,7 +43,7 @@ EXPECT_RUNTIME=node npx vitest run
 step "vitest on Bun (same suite)"
 EXPECT_RUNTIME=bun node_modules/.bin/bun --bun vitest run
 
-step "package check: tarballs for every Linux target, installed and run in fresh apps"
+step "package check: tarballs for every target (Linux and macOS), installed and run in fresh apps"
 bash scripts/package-check.sh
 
 printf '\nAll checks and tests passed.\n'
