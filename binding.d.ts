@@ -37,8 +37,20 @@ export declare class NativeManager {
   liveSessions(): Array<LiveSession>
   /** SIGKILLs every live runner group synchronously (process exit path). */
   killAllNow(): void
-  /** Forgets every session, stops all deliveries and releases the threadsafe function. */
+  /**
+   * Forgets every session and terminal after dispose; their `removed` events stay queued
+   * for a last `pull`.
+   */
+  finishDispose(): void
+  /** Stops every delivery (the end of dispose). */
   close(): void
+  /**
+   * Totals and top consumers from the latest samples, and what sampling costs. Reads
+   * memory only.
+   */
+  resources(): NativeResourceReport
+  /** Samples now, off the JS thread; a `["u", 0]` batch entry says when it is done. */
+  requestSample(): boolean
   /** The resolved settings, for diagnostics. */
   settings(): NativeSettings
 }
@@ -71,6 +83,16 @@ export interface LiveSession {
   pid: number
 }
 
+/** One of `manager.resources().top`. */
+export interface NativeConsumer {
+  /** Session or terminal id. */
+  id: string
+  /** `session` or `terminal`. */
+  kind: string
+  /** Its figures. */
+  resources: NativeResources
+}
+
 /** Constructor options, already type-checked by the JS wrapper. */
 export interface NativeOptions {
   /** Folders holding `sidecar/dist/<provider>-runner.mjs`. */
@@ -97,6 +119,48 @@ export interface NativeOptions {
   cwd?: string
   /** The host's environment (`process.env`). */
   env: Record<string, string>
+  /** Limits of every session and terminal, JSON text. */
+  limitsJson?: string
+  /** Sampling interval, ms (0: only on request). */
+  resourceSampleMs?: number
+}
+
+/** `manager.resources()` before the wrapper shapes it. */
+export interface NativeResourceReport {
+  /** Live processes of every session and terminal. */
+  processes: number
+  /** CPU time, ms. */
+  cpuMs: number
+  /** Resident memory, bytes. */
+  rssBytes: number
+  /** Newest sample time. */
+  sampledAt: number
+  /** Largest consumers. */
+  top: Array<NativeConsumer>
+  /** Sampling passes so far. */
+  samplerTicks: number
+  /** CPU time of all passes, µs. */
+  samplerCpuUs: number
+  /** CPU time of the latest pass, µs. */
+  samplerLastUs: number
+  /** Processes found by the latest pass. */
+  samplerProcesses: number
+  /** The sampling interval, ms. */
+  sampleIntervalMs: number
+}
+
+/** The latest figures of one process tree. */
+export interface NativeResources {
+  /** Live processes. */
+  processes: number
+  /** CPU time, ms. */
+  cpuMs: number
+  /** Resident memory, bytes. */
+  rssBytes: number
+  /** Largest sampled resident memory, bytes. */
+  peakRssBytes: number
+  /** Sample time, ms since the epoch (0: never sampled). */
+  sampledAt: number
 }
 
 /** A session's extended state (`getSession`). */
@@ -131,6 +195,8 @@ export interface NativeSessionInfo {
   droppedLines: number
   /** Last stdout activity, ms since the epoch. */
   lastOutputAt?: number
+  /** Latest figures of the runner's process group. */
+  resources: NativeResources
 }
 
 /** The resolved settings. */
@@ -181,6 +247,10 @@ export interface NativeTerminalInfo {
   exitCode?: number
   /** Signal name. */
   signal?: string
+  /** Latest figures of its session's processes. */
+  resources: NativeResources
+  /** Set when a limit ended it. */
+  limitError?: string
 }
 
 /** `openTerminal` options, type-checked by the JS wrapper. */
@@ -207,6 +277,8 @@ export interface NativeTerminalOptions {
   scrollbackBytes?: number
   /** Quiet time before `idle`, ms. */
   idleMs?: number
+  /** Limits as JSON text. */
+  limitsJson?: string
 }
 
 /** `{ ok, error?, code? }`. */

@@ -115,7 +115,111 @@ export interface SessionInfo extends SessionState {
   messages: number
   /** Lines dropped (oversized, invalid JSON, not an object); each was reported as an `error` message. */
   droppedLines: number
+  /** What the runner's whole process group costs (latest sample). */
+  resources: Resources
 }
+
+/**
+ * What a session's or terminal's whole process tree costs: every live process of the runner's
+ * process group (terminals: of the terminal's session), sampled every `resourceSampleMs`.
+ */
+export interface Resources {
+  /** Live processes. */
+  processes: number
+  /** User + system CPU time of the live processes and of the children they reaped, ms. */
+  cpuMs: number
+  /** Resident memory of the live processes now, bytes. */
+  rssBytes: number
+  /** Largest `rssBytes` any sample saw. */
+  peakRssBytes: number
+  /** When the figures were taken (ms since the epoch); 0 until the first sample. */
+  sampledAt: number
+}
+
+/**
+ * Bounds that end a runaway session or terminal. Crossing one emits a `limit` lifecycle event,
+ * ends it with the normal escalation, and ends it in `error` naming the limit and the figure
+ * (`Memory limit exceeded: 2.1 GB > 2 GB`). Checked at every sample (`resourceSampleMs`).
+ */
+export interface Limits {
+  /** Resident memory of the whole tree, bytes. */
+  maxRssBytes?: number
+  /** CPU time of the whole tree, ms. */
+  maxCpuMs?: number
+  /** Live processes in the tree. */
+  maxProcesses?: number
+  /** Time since the start, ms. */
+  maxRuntimeMs?: number
+  /** Agent sessions: time spent `done` with no new prompt; terminals: time without output, ms. */
+  maxIdleMs?: number
+}
+
+/** One of the largest consumers in `resources().top`. */
+export interface Consumer extends Resources {
+  id: string
+  kind: 'session' | 'terminal'
+}
+
+/** `manager.resources()`: totals over every listed session and terminal. */
+export interface ResourceReport {
+  processes: number
+  cpuMs: number
+  rssBytes: number
+  /** Newest sample time (0: none yet). */
+  sampledAt: number
+  /** The five largest consumers by memory, then CPU. */
+  top: Consumer[]
+  /** What sampling itself costs. */
+  sampler: {
+    intervalMs: number
+    /** Passes over the process table so far. */
+    ticks: number
+    /** CPU time of all passes together, ms. */
+    cpuMs: number
+    /** CPU time of the latest pass, ms. */
+    lastMs: number
+    /** Processes of sessions and terminals the latest pass found. */
+    processes: number
+  }
+}
+
+/** Why a session or terminal is being ended. */
+export type StopReason = 'stop' | 'remove' | 'dispose' | 'limit' | 'host-exit'
+
+interface LifecycleBase {
+  /** The session's or terminal's id. */
+  id: string
+  source: 'session' | 'terminal'
+  /** ms since the epoch. */
+  at: number
+}
+
+/**
+ * What happens to a session's or terminal's process, in order with its messages and statuses
+ * (an `exited` never comes before the last message), each event once.
+ */
+export type LifecycleEvent = LifecycleBase &
+  (
+    | { kind: 'building' }
+    | { kind: 'built'; durationMs: number }
+    | { kind: 'build-failed'; error: string; /** Last 64 KiB of the build's stdout and stderr. */ output: string }
+    | { kind: 'spawning' }
+    | { kind: 'spawned'; pid: number }
+    | { kind: 'ready'; /** From startSession to the runner's `{"type":"ready"}`. */ sinceStartMs: number }
+    | { kind: 'stopping'; reason: StopReason }
+    | {
+        kind: 'signal'
+        signal: string
+        target: 'group' | 'session'
+        why: 'stop grace elapsed' | 'kill grace elapsed' | 'remove' | 'stop' | 'dispose' | 'limit' | 'host exit' | 'left over after the runner exited'
+      }
+    | { kind: 'exited'; exitCode: number | null; signal: string | null; reason: 'exit' | StopReason | 'spawn-failed' | 'build-failed' }
+    | { kind: 'removed' }
+    | { kind: 'limit'; limit: keyof Limits; value: number; bound: number }
+  )
+
+export type LifecycleKind = LifecycleEvent['kind']
+export type LifecycleCallback = (event: LifecycleEvent) => void
 
 /** Options of `startSession` (same as the TypeScript manager). */
 export interface StartSessionOptions {
@@ -132,6 +236,8 @@ export interface StartSessionOptions {
   resumeMode?: 'new' | 'continue' | 'resume'
   /** Required when resumeMode='resume': the Claude SDK session ID to resume. */
   resumeSessionId?: string
+  /** This session's limits, over the manager's `limits`. */
+  limits?: Limits
 }
 
 /** Constructor options; all optional. A wrong type or a negative/NaN number throws a TypeError naming it. */
@@ -158,6 +264,10 @@ export interface SidecarManagerOptions {
    * 0 keeps the app's priority, as the TypeScript manager did. Linux only; ignored elsewhere.
    */
   runnerNice?: number
+  /** How often every session's and terminal's processes are sampled, ms (default 2000; 0 = only on `sampleResources()`, and then no limits). */
+  resourceSampleMs?: number
+  /** Limits of every session and terminal (each may set its own over these). */
+  limits?: Limits
 }
 
 /** Stable error codes of `{ ok: false }` results. */
@@ -218,12 +328,14 @@ export interface TerminalOptions {
   scrollbackBytes?: number
   /** Quiet time before state `"idle"`, default 1000 ms. */
   idleMs?: number
+  /** This terminal's limits, over the manager's `limits`. */
+  limits?: Limits
 }
 
 /** Whether a terminal has been quiet for `idleMs`. */
 export type TerminalState = 'active' | 'idle'
 
-/** How a terminal's program ended (`error`: it could not be started at all). */
+/** How a terminal's program ended (`error`: it could not be started at all, or the limit that ended it). */
 export interface TerminalExit {
   exitCode: number | null
   signal: string | null
@@ -247,6 +359,10 @@ export interface TerminalInfo {
   alive: boolean
   exitCode: number | null
   signal: string | null
+  /** What its session's processes cost (latest sample). */
+  resources: Resources
+  /** The limit that ended it, if one did. */
+  limitError: string | null
 }
 
 /** Returned by `onData`, `onExit`, `onState`. */
@@ -313,6 +429,14 @@ export declare class SidecarManager {
   listTerminals(): TerminalInfo[]
   /** A plain JSON snapshot. */
   describe(): ManagerDescription
+  /** Lifecycle events of every session and terminal. */
+  onLifecycle(callback: LifecycleCallback): Disposable
+  /** Lifecycle events of one id (session or terminal), until its `removed`. */
+  onLifecycle(id: string, callback: LifecycleCallback): Disposable
+  /** Totals and top consumers from the latest samples (reads memory only: no system call). */
+  resources(): ResourceReport
+  /** Samples every session and terminal now, off the JS thread, then resolves with `resources()`. */
+  sampleResources(): Promise<ResourceReport>
   /** Stop every session and terminal, wait for all their processes to exit, release everything. Idempotent. */
   dispose(): Promise<void>
 }

@@ -25,7 +25,7 @@ function installExitHook() {
 
 const MAX_LINE_BYTES_LIMIT = 256 * 1024 * 1024
 
-const NUMBER_OPTIONS = ['stopGraceMs', 'killGraceMs', 'cleanupGraceMs', 'maxLineBytes', 'maxPendingBytes']
+const NUMBER_OPTIONS = ['stopGraceMs', 'killGraceMs', 'cleanupGraceMs', 'maxLineBytes', 'maxPendingBytes', 'resourceSampleMs']
 
 function optionError(name, expected, value) {
   const got = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value
@@ -74,7 +74,17 @@ function validateOptions(options) {
     }
     out.runnerNice = v
   }
+  if (options.limits !== undefined && options.limits !== null) {
+    // The names and bounds are checked by the addon (src/resources.rs), the one place that knows them.
+    if (typeof options.limits !== 'object' || Array.isArray(options.limits)) throw optionError('limits', 'an object', options.limits)
+    out.limitsJson = JSON.stringify(options.limits)
+  }
   return out
+}
+
+/** The figures of one process tree as JS sees them. */
+function resources(r) {
+  return { processes: r.processes, cpuMs: r.cpuMs, rssBytes: r.rssBytes, peakRssBytes: r.peakRssBytes, sampledAt: r.sampledAt }
 }
 
 /** A copy of process.env with string values only (read at call time, like the TS manager). */
@@ -137,6 +147,12 @@ class SidecarManager {
   #terminalIds = new Map()
   #liveTerminals = 0
   #cleanupGraceMs = 60000
+  /** Lifecycle listeners of every session and terminal. */
+  #lifecycleAll = []
+  /** id -> listeners of that id (dropped after its `removed`). */
+  #lifecycleById = new Map()
+  /** Resolvers of sampleResources() calls waiting for the addon's sample. */
+  #sampleWaiters = []
 
   /**
    * @param {import('./index').SidecarManagerOptions} [options]
@@ -231,7 +247,68 @@ class SidecarManager {
       bytesOut: s.bytesOut,
       messages: s.messages,
       droppedLines: s.droppedLines,
+      resources: resources(s.resources),
     }
+  }
+
+  /**
+   * Lifecycle events: `onLifecycle(cb)` for every session and terminal, `onLifecycle(id, cb)`
+   * for one id (until its `removed`). Returns `{ dispose() }` to unsubscribe.
+   */
+  onLifecycle(idOrCallback, callback) {
+    const all = typeof idOrCallback === 'function'
+    const cb = all ? idOrCallback : callback
+    if (typeof cb !== 'function') throw argError('onLifecycle needs a callback function')
+    if (!all && typeof idOrCallback !== 'string') throw argError('onLifecycle id must be a string')
+    if (this.#state === 'disposed') return { dispose() {} }
+    let list = this.#lifecycleAll
+    if (!all) {
+      list = this.#lifecycleById.get(idOrCallback)
+      if (!list) this.#lifecycleById.set(idOrCallback, (list = []))
+    }
+    list.push(cb)
+    return {
+      dispose() {
+        const i = list.indexOf(cb)
+        if (i >= 0) list.splice(i, 1)
+      },
+    }
+  }
+
+  /**
+   * What every session and terminal costs now (the latest samples; no system call), the
+   * largest consumers, and what sampling itself costs.
+   */
+  resources() {
+    if (this.#state === 'disposed') {
+      return { processes: 0, cpuMs: 0, rssBytes: 0, sampledAt: 0, top: [], sampler: { intervalMs: 0, ticks: 0, cpuMs: 0, lastMs: 0, processes: 0 } }
+    }
+    const r = this.#native.resources()
+    return {
+      processes: r.processes,
+      cpuMs: r.cpuMs,
+      rssBytes: r.rssBytes,
+      sampledAt: r.sampledAt,
+      top: r.top.map((t) => ({ id: t.id, kind: t.kind, ...resources(t.resources) })),
+      sampler: {
+        intervalMs: r.sampleIntervalMs,
+        ticks: r.samplerTicks,
+        cpuMs: r.samplerCpuUs / 1000,
+        lastMs: r.samplerLastUs / 1000,
+        processes: r.samplerProcesses,
+      },
+    }
+  }
+
+  /** Samples every session and terminal now (off the JS thread), then resolves with resources(). */
+  sampleResources() {
+    if (this.#state !== 'ready') return Promise.resolve(this.resources())
+    return new Promise((resolve) => {
+      this.#sampleWaiters.push(resolve)
+      // The first waiter asks; later ones share that sample.
+      if (this.#sampleWaiters.length === 1 && !this.#native.requestSample()) this.#sampled()
+      this.#keepAlive.ref()
+    })
   }
 
   /** Register a callback for messages from a specific session. */
@@ -333,9 +410,53 @@ class SidecarManager {
   _killAllNow() {
     try {
       this.#native.killAllNow()
+      // The host is exiting: hand the `stopping`/`signal` events to listeners now, as this
+      // is the last chance.
+      this.#drainNow()
     } catch {
       // exiting anyway
     }
+  }
+
+  /** Delivers everything queued, synchronously (exit and the end of dispose). */
+  #drainNow() {
+    for (let i = 0; i < 1000; i++) {
+      const p = this.#native.pull()
+      const t = this.#native.pullTerminals()
+      if (!p && !(Array.isArray(t) && t.length > 1)) break
+      if (p) this.#dispatch(p)
+      if (t) this.#dispatchTerminal(t)
+    }
+  }
+
+  #lifecycle(ev) {
+    for (const cb of this.#lifecycleAll.slice()) {
+      try {
+        cb(ev)
+      } catch (err) {
+        report('Lifecycle', ev.id, err)
+      }
+    }
+    const list = this.#lifecycleById.get(ev.id)
+    if (list) {
+      for (const cb of list.slice()) {
+        try {
+          cb(ev)
+        } catch (err) {
+          report('Lifecycle', ev.id, err)
+        }
+      }
+      if (ev.kind === 'removed') this.#lifecycleById.delete(ev.id)
+    }
+  }
+
+  #sampled() {
+    const waiters = this.#sampleWaiters
+    this.#sampleWaiters = []
+    if (waiters.length === 0) return
+    const r = this.resources()
+    this.#setAlive(this.#alive)
+    for (const resolve of waiters) resolve(r)
   }
 
   #record(sessionId) {
@@ -347,7 +468,7 @@ class SidecarManager {
 
   #setAlive(n) {
     this.#alive = n
-    if (n + this.#liveTerminals > 0) this.#keepAlive.ref()
+    if (n + this.#liveTerminals + this.#sampleWaiters.length > 0) this.#keepAlive.ref()
     else this.#keepAlive.unref()
   }
 
@@ -384,6 +505,17 @@ class SidecarManager {
     this.#state = 'disposed'
     if (this.#disposeTimer) clearTimeout(this.#disposeTimer)
     liveManagers.delete(this)
+    // Every session and terminal is forgotten now: their last events (`removed`) go out before
+    // the delivery path closes.
+    try {
+      this.#native.finishDispose()
+      this.#drainNow()
+    } catch (err) {
+      report('delivery', '(dispose)', err)
+    }
+    this.#lifecycleAll = []
+    this.#lifecycleById.clear()
+    this.#sampled()
     this.#byToken.clear()
     this.#tokens.clear()
     this.#terminals.clear()
@@ -400,17 +532,30 @@ class SidecarManager {
    * its entry).
    */
   #deliver(payload) {
-    if (!payload) return
+    const batch = this.#dispatch(payload)
+    if (!batch) return
+    this.#setAlive(batch[0])
+    this.#checkDisposed(batch[0])
+    // More is queued: take it on a later turn of the event loop, so the app's timers and I/O
+    // run between two batches even during a flood.
+    if (batch[1] && this.#state !== 'disposed') setImmediate(this.#pullNext)
+  }
+
+  /** Hands one batch's entries to the callbacks; returns the parsed batch. */
+  #dispatch(payload) {
+    if (!payload) return null
     const text = typeof payload === 'string' ? payload : payload[0]
     if (text[0] === '!') {
       // The addon could not make this batch (the engine refused a string).
-      return this.#lost(new Error(`a batch of runner output was lost: ${text.slice(1)}`))
+      this.#lost(new Error(`a batch of runner output was lost: ${text.slice(1)}`))
+      return null
     }
     let batch
     try {
       batch = JSON.parse(text)
     } catch (err) {
-      return this.#lost(err)
+      this.#lost(err)
+      return null
     }
     let nextLong = 1
     // [alive, more, ...entries]
@@ -449,6 +594,13 @@ class SidecarManager {
             }
           }
           break
+        case 'l':
+          e[2].source = 'session'
+          this.#lifecycle(e[2])
+          break
+        case 'u':
+          this.#sampled()
+          break
         case 'r':
           if (rec) {
             this.#byToken.delete(e[1])
@@ -459,20 +611,34 @@ class SidecarManager {
           break
       }
     }
-    this.#setAlive(batch[0])
-    this.#checkDisposed(batch[0])
-    // More is queued: take it on a later turn of the event loop, so the app's timers and I/O
-    // run between two batches even during a flood.
-    if (batch[1] && this.#state !== 'disposed') setImmediate(this.#pullNext)
+    return batch
   }
 
   /** Terminal events: a flat array [more, kind, token, payload, …] (see src/napi/terminal.rs). */
   #deliverTerminal(batch) {
-    if (!Array.isArray(batch)) return
+    if (!this.#dispatchTerminal(batch)) return
+    if (batch[0] && this.#state !== 'disposed') setImmediate(this.#pullTerminals)
+  }
+
+  #dispatchTerminal(batch) {
+    if (!Array.isArray(batch)) return false
     for (let i = 1; i + 2 < batch.length; i += 3) {
       const kind = batch[i]
-      const term = this.#terminals.get(batch[i + 1])
       const payload = batch[i + 2]
+      if (kind === 4) {
+        // Lifecycle events outlive the Terminal object (`removed` comes after it is forgotten).
+        let ev
+        try {
+          ev = JSON.parse(payload)
+        } catch (err) {
+          report('Lifecycle', '(terminal)', err)
+          continue
+        }
+        ev.source = 'terminal'
+        this.#lifecycle(ev)
+        continue
+      }
+      const term = this.#terminals.get(batch[i + 1])
       if (!term) continue
       switch (kind) {
         case 0:
@@ -483,13 +649,13 @@ class SidecarManager {
           break
         case 2:
         case 3:
-          this.#terminalEnded(batch[i + 1], term, kind === 2 ? payload : [null, null], kind === 3 ? payload : undefined)
+          this.#terminalEnded(batch[i + 1], term, kind === 2 ? payload : [null, null], kind === 3 ? payload : (payload[2] ?? undefined))
           break
         default:
           break
       }
     }
-    if (batch[0] && this.#state !== 'disposed') setImmediate(this.#pullTerminals)
+    return true
   }
 
   #terminalEnded(token, term, [exitCode, signal], error) {

@@ -63,6 +63,14 @@ function terminalInfo(i) {
     alive: i.alive,
     exitCode: i.exitCode ?? null,
     signal: i.signal ?? null,
+    resources: {
+      processes: i.resources.processes,
+      cpuMs: i.resources.cpuMs,
+      rssBytes: i.resources.rssBytes,
+      peakRssBytes: i.resources.peakRssBytes,
+      sampledAt: i.resources.sampledAt,
+    },
+    limitError: i.limitError ?? null,
   }
 }
 
@@ -261,6 +269,11 @@ function terminalOptions(options, cwd) {
     if (v === undefined) continue
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw argError(`option "${name}" must be a whole number >= 0`)
     out[name] = v
+  }
+  if (options.limits !== undefined && options.limits !== null) {
+    // Names and bounds are checked by the addon (src/resources.rs).
+    if (typeof options.limits !== 'object' || Array.isArray(options.limits)) throw argError('option "limits" must be an object')
+    out.limitsJson = JSON.stringify(options.limits)
   }
   return out
 }

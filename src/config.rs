@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::resolve::{self, RunnerRoots};
+use crate::resources::Limits;
 
 /// Stop grace before SIGTERM (the TypeScript manager's 3 s).
 pub const DEFAULT_STOP_GRACE_MS: u64 = 3_000;
@@ -23,6 +24,8 @@ pub const DEFAULT_MAX_PENDING_BYTES: usize = 50 * 1024 * 1024;
 /// Nice steps below the app that runners run at (the `nice` command's default): runners are
 /// background work, and on a small machine a burst of them must not starve the app's JS thread.
 pub const DEFAULT_RUNNER_NICE: u8 = 10;
+/// How often the processes of every session and terminal are sampled (ms).
+pub const DEFAULT_RESOURCE_SAMPLE_MS: u64 = 2_000;
 /// Most bytes queued for one runner's stdin (one larger prompt is still accepted when the
 /// queue is empty).
 pub const DEFAULT_STDIN_QUEUE_BYTES: usize = 16 * 1024 * 1024;
@@ -52,6 +55,10 @@ pub struct ManagerOptions {
     pub anchor_dir: Option<String>,
     /// The host's current directory.
     pub cwd: Option<String>,
+    /// Limits of every session and terminal (JSON text of `{ maxRssBytes?, … }`).
+    pub limits_json: Option<String>,
+    /// Sampling interval in ms; 0 = only on request.
+    pub resource_sample_ms: Option<u64>,
 }
 
 /// Resolved settings.
@@ -77,6 +84,10 @@ pub struct ManagerConfig {
     pub stdin_queue_bytes: usize,
     /// Nice steps below the app for runners.
     pub runner_nice: u8,
+    /// Limits of every session and terminal (each may set its own over these).
+    pub limits: Limits,
+    /// Sampling interval; zero = only on request.
+    pub sample_every: Duration,
 }
 
 impl ManagerConfig {
@@ -122,6 +133,19 @@ impl ManagerConfig {
                 .filter(|n| i32::from(*n) <= crate::priority::MAX_NICE)
                 .ok_or_else(|| format!("runnerNice must be 0..19 (got {n})"))?,
         };
+        let limits = match &opts.limits_json {
+            None => Limits::default(),
+            Some(text) => {
+                let v: serde_json::Value =
+                    serde_json::from_str(text).map_err(|e| format!("limits: {e}"))?;
+                Limits::from_json(Some(&v))?
+            }
+        };
+        let sample_every = Duration::from_millis(
+            opts.resource_sample_ms
+                .unwrap_or(DEFAULT_RESOURCE_SAMPLE_MS),
+        );
+        check_limits_sampled(&limits, sample_every)?;
         Ok(Self {
             runner_roots,
             runtime: resolve::resolve_runtime(opts.runtime.as_deref(), path_var),
@@ -135,8 +159,26 @@ impl ManagerConfig {
             max_pending_bytes,
             stdin_queue_bytes: DEFAULT_STDIN_QUEUE_BYTES,
             runner_nice,
+            limits,
+            sample_every,
         })
     }
+
+    /// The limits of one session or terminal: its own (`{ maxRssBytes?, … }` or null) over
+    /// the manager's.
+    pub fn limits_for(&self, own: Option<&serde_json::Value>) -> Result<Limits, String> {
+        let limits = Limits::from_json(own)?.or(self.limits);
+        check_limits_sampled(&limits, self.sample_every)?;
+        Ok(limits)
+    }
+}
+
+/// Limits are checked when processes are sampled: without sampling they could never fire.
+fn check_limits_sampled(limits: &Limits, every: Duration) -> Result<(), String> {
+    if limits.any() && every.is_zero() {
+        return Err("limits need resource sampling: resourceSampleMs must be > 0".into());
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -7,10 +7,12 @@ use std::sync::{Arc, Mutex};
 
 use indexmap::IndexMap;
 
-use crate::agent::{Host, Session, Snapshot};
+use crate::agent::{Host, Session, Snapshot, spawning};
 use crate::config::ManagerConfig;
 use crate::env::build_clean_env;
 use crate::error::{ErrorCode, OpError};
+use crate::lifecycle::{LifecycleEvent, Reason};
+use crate::monitor::{self, Report, SamplerFigures, SamplerStats};
 use crate::outbox::{Outbox, lock};
 use crate::protocol::{self, StartOptions};
 use crate::resolve::{RunnerLookup, find_runner};
@@ -35,6 +37,8 @@ pub struct Shared {
     sessions: Mutex<IndexMap<String, Arc<Session>>>,
     disposed: AtomicBool,
     next_token: AtomicU64,
+    sampler: SamplerStats,
+    monitor_started: AtomicBool,
 }
 
 impl Host for Shared {
@@ -62,7 +66,7 @@ impl Host for Shared {
             {
                 sessions.shift_remove(&session.key.id);
                 drop(sessions);
-                session.remove();
+                session.remove(&*shared);
                 shared.outbox.push_removed(&session.key);
             }
         });
@@ -87,6 +91,8 @@ impl Manager {
                 sessions: Mutex::new(IndexMap::new()),
                 disposed: AtomicBool::new(false),
                 next_token: AtomicU64::new(1),
+                sampler: SamplerStats::default(),
+                monitor_started: AtomicBool::new(false),
             }),
             terminals: Arc::new(Terminals::default()),
         }
@@ -120,7 +126,67 @@ impl Manager {
         host_env: &HashMap<String, String>,
     ) -> Result<Arc<Terminal>, OpError> {
         self.check_live()?;
-        self.terminals.open(id, req, host_env, &self.shared.cfg)
+        let t = self.terminals.open(id, req, host_env, &self.shared.cfg)?;
+        self.ensure_monitor();
+        Ok(t)
+    }
+
+    /// Starts the sampling loop (once, inside the runtime's context; not at all when the
+    /// interval is zero). It ends with the manager.
+    fn ensure_monitor(&self) {
+        let every = self.shared.cfg.sample_every;
+        if every.is_zero() || self.shared.monitor_started.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let shared = Arc::downgrade(&self.shared);
+        let terminals = Arc::downgrade(&self.terminals);
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(monitor::interval(every));
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                let (Some(shared), Some(terminals)) = (shared.upgrade(), terminals.upgrade())
+                else {
+                    return;
+                };
+                if shared.disposed.load(Ordering::SeqCst) && shared.outbox.alive() == 0 {
+                    return;
+                }
+                sample(shared, terminals).await;
+            }
+        });
+    }
+
+    /// Samples every session and terminal now, off the JS thread; when done, JS is told
+    /// through the outbox (`["u", 0]`).
+    pub fn request_sample(&self) {
+        let shared = self.shared.clone();
+        let terminals = self.terminals.clone();
+        tokio::spawn(async move {
+            sample(shared.clone(), terminals).await;
+            shared.outbox.push_sampled();
+        });
+    }
+
+    /// Totals and top consumers of every listed session and terminal (latest samples).
+    pub fn resources(&self) -> Report {
+        let mut items: Vec<(String, bool, crate::resources::Resources)> =
+            lock(&self.shared.sessions)
+                .values()
+                .map(|s| (s.key.id.clone(), false, s.meter.get()))
+                .collect();
+        items.extend(
+            self.terminals
+                .all()
+                .into_iter()
+                .map(|t| (t.id.clone(), true, t.meter.get())),
+        );
+        monitor::report(items)
+    }
+
+    /// What sampling has cost so far.
+    pub fn sampler(&self) -> SamplerFigures {
+        self.shared.sampler.figures()
     }
 
     /// The manager as its sessions see it.
@@ -171,6 +237,11 @@ impl Manager {
             ));
         }
         let opts = StartOptions::from_json(options)
+            .map_err(|m| OpError::new(ErrorCode::InvalidArgument, m))?;
+        let limits = self
+            .shared
+            .cfg
+            .limits_for(options.get("limits"))
             .map_err(|m| OpError::new(ErrorCode::InvalidArgument, m))?;
         let mut sessions = lock(&self.shared.sessions);
         if sessions.contains_key(id) {
@@ -237,7 +308,15 @@ impl Manager {
         // milliseconds, which must not stall the JS thread.
         let spawned = supervise::spawn_async(spec);
         let token = self.shared.next_token.fetch_add(1, Ordering::Relaxed);
-        let (session, tasks) = Session::new(id, token, provider, spawned, command, &*self.shared);
+        let (session, tasks) = Session::new(
+            id,
+            token,
+            provider,
+            spawning(spawned, command),
+            limits,
+            &*self.shared,
+        );
+        session.lifecycle(&*self.shared, &LifecycleEvent::Spawning);
         let query = protocol::build_query(id, prompt, &opts, &extra);
         // The queue is fresh and empty, so this cannot be refused.
         let _ = session.send_initial(query);
@@ -259,6 +338,7 @@ impl Manager {
                 session.internal_failure(&host, "internal error in the session supervisor");
             }
         });
+        self.ensure_monitor();
         Ok(token)
     }
 
@@ -266,7 +346,7 @@ impl Manager {
     /// kill grace, to the runner's whole process group.
     pub fn stop_session(&self, id: &str) -> Result<(), OpError> {
         let s = self.get(id)?;
-        s.stop(protocol::build_stop(id));
+        s.stop(&*self.shared, protocol::build_stop(id), Reason::Stop);
         Ok(())
     }
 
@@ -298,7 +378,7 @@ impl Manager {
     pub fn remove_session(&self, id: &str) {
         let removed = lock(&self.shared.sessions).shift_remove(id);
         if let Some(s) = removed {
-            s.remove();
+            s.remove(&*self.shared);
         }
     }
 
@@ -310,7 +390,7 @@ impl Manager {
     /// SIGKILLs every live runner group at once, synchronously (the host is going away).
     pub fn kill_all_now(&self) {
         for s in lock(&self.shared.sessions).values() {
-            s.kill_now();
+            s.kill_now(&*self.shared);
         }
         self.terminals.kill_all_now();
     }
@@ -326,14 +406,19 @@ impl Manager {
         for s in sessions {
             if !s.has_exited() {
                 live += 1;
-                s.stop(protocol::build_stop(&s.key.id));
+                s.stop(
+                    &*self.shared,
+                    protocol::build_stop(&s.key.id),
+                    Reason::Dispose,
+                );
             }
         }
         self.terminals.begin_dispose();
         live
     }
 
-    /// Forgets every session and stops all deliveries (after every runner has exited).
+    /// Forgets every session and terminal (after every process has exited); their `removed`
+    /// events are still queued, for JS to take before [`Manager::close`].
     pub fn finish_dispose(&self) {
         self.shared.disposed.store(true, Ordering::SeqCst);
         let all: Vec<Arc<Session>> = lock(&self.shared.sessions)
@@ -341,10 +426,16 @@ impl Manager {
             .map(|(_, s)| s)
             .collect();
         for s in all {
-            s.remove();
+            s.remove(&*self.shared);
         }
-        self.shared.outbox.close();
         self.terminals.finish_dispose();
+    }
+
+    /// Stops all deliveries (after [`Manager::finish_dispose`]).
+    pub fn close(&self) {
+        self.finish_dispose();
+        self.shared.outbox.close();
+        self.terminals.close();
     }
 
     /// Sessions whose runner has not exited yet: `(id, pid)`.
@@ -354,6 +445,19 @@ impl Manager {
             .filter(|s| !s.has_exited())
             .map(|s| (s.key.id.clone(), s.pid()))
             .collect()
+    }
+}
+
+/// One sampling pass over the manager's sessions and terminals on the blocking pool.
+async fn sample(shared: Arc<Shared>, terminals: Arc<Terminals>) {
+    let sessions: Vec<Arc<Session>> = lock(&shared.sessions).values().cloned().collect();
+    let terms = terminals.all();
+    let done = tokio::task::spawn_blocking(move || {
+        monitor::tick(&sessions, &terms, &*shared, &shared.sampler);
+    })
+    .await;
+    if let Err(e) = done {
+        tracing::warn!(error = %e, "a resource sample failed");
     }
 }
 
@@ -441,7 +545,7 @@ mod tests {
             // The runners ignore the stop line; SIGTERM after the 3 s stop grace ends them
             // (wait_until allows 5 s).
             assert!(wait_until(|| m.live_sessions().is_empty()).await);
-            m.finish_dispose();
+            m.close();
             assert!(m.list_sessions().is_empty());
         });
     }

@@ -6,9 +6,10 @@
 //! threadsafe function's own queue never grows.
 //!
 //! Batch format (a JSON array, first element the number of live runner processes):
-//! `[alive, more, ["m", token, [AgentMessage…], [i…]?], ["s", token, status, error?], ["x", token], ["r", token]]`
+//! `[alive, more, ["m", token, [AgentMessage…], [i…]?], ["s", token, status, error?], ["l", token, event], ["x", token], ["r", token]]`
 //! where `more` (0/1) says entries are left: the consumer then pulls the next batch itself.
-//! — messages, status change, process exited, session removed.
+//! — messages, status change, lifecycle event (see [`crate::lifecycle`]), process exited,
+//! session removed; `["u", 0]`: a requested resource sample is done.
 //!
 //! Long texts travel beside the JSON (see [`LongText`]): the optional fourth element of an
 //! `"m"` entry lists, in order, where the batch's next long texts go: `i` means
@@ -144,8 +145,13 @@ enum Entry {
         status: Status,
         error: Option<String>,
     },
+    Lifecycle {
+        key: Arc<SessionKey>,
+        json: String,
+    },
     Exited(Arc<SessionKey>),
     Removed(Arc<SessionKey>),
+    Sampled,
 }
 
 impl Entry {
@@ -166,7 +172,9 @@ impl Entry {
             Entry::Status { key, error, .. } => {
                 key.json.len() + error.as_ref().map_or(0, String::len) + 24
             }
+            Entry::Lifecycle { key, json } => key.json.len() + json.len() + 8,
             Entry::Exited(key) | Entry::Removed(key) => key.json.len() + 8,
+            Entry::Sampled => 8,
         }
     }
 
@@ -175,7 +183,8 @@ impl Entry {
         match self {
             Entry::Messages { ascii, .. } => *ascii,
             Entry::Status { error, .. } => error.as_deref().is_none_or(str::is_ascii),
-            Entry::Exited(_) | Entry::Removed(_) => true,
+            Entry::Lifecycle { json, .. } => json.is_ascii(),
+            Entry::Exited(_) | Entry::Removed(_) | Entry::Sampled => true,
         }
     }
 
@@ -219,6 +228,13 @@ impl Entry {
                 }
                 out.push(b']');
             }
+            Entry::Lifecycle { key, json } => {
+                out.extend_from_slice(b"[\"l\",");
+                out.extend_from_slice(key.json.as_bytes());
+                out.push(b',');
+                out.extend_from_slice(json.as_bytes());
+                out.push(b']');
+            }
             Entry::Exited(key) => {
                 out.extend_from_slice(b"[\"x\",");
                 out.extend_from_slice(key.json.as_bytes());
@@ -229,6 +245,7 @@ impl Entry {
                 out.extend_from_slice(key.json.as_bytes());
                 out.push(b']');
             }
+            Entry::Sampled => out.extend_from_slice(b"[\"u\",0]"),
         }
     }
 }
@@ -360,6 +377,14 @@ impl Outbox {
         });
     }
 
+    /// Queues a lifecycle event (`json`: [`crate::lifecycle::LifecycleEvent::to_json`]).
+    pub fn push_lifecycle(&self, key: &Arc<SessionKey>, json: String) {
+        self.push(Entry::Lifecycle {
+            key: key.clone(),
+            json,
+        });
+    }
+
     /// Counts a newly spawned runner process as alive.
     pub fn process_started(&self) {
         self.alive.fetch_add(1, Ordering::SeqCst);
@@ -369,6 +394,11 @@ impl Outbox {
     pub fn push_exited(&self, key: &Arc<SessionKey>) {
         self.alive.fetch_sub(1, Ordering::SeqCst);
         self.push(Entry::Exited(key.clone()));
+    }
+
+    /// Queues "a requested resource sample is done" (JS resolves `sampleResources()`).
+    pub fn push_sampled(&self) {
+        self.push(Entry::Sampled);
     }
 
     /// Queues "session removed" (JS drops its callbacks).
@@ -475,6 +505,7 @@ mod tests {
         ob.push_messages(&a, run(b"{\"n\":2}", 1), None);
         ob.push_status(&b, Status::Error, Some("x\né".into()));
         ob.push_messages(&a, run(b"{\"n\":3}", 1), None);
+        ob.push_lifecycle(&a, r#"{"id":"a","kind":"ready"}"#.into());
         ob.push_exited(&a);
         ob.push_removed(&b);
         assert_eq!(
@@ -491,6 +522,7 @@ mod tests {
                 ["m",1,[{"n":1},{"n":2}]],
                 ["s",2,"error","x\né"],
                 ["m",1,[{"n":3}]],
+                ["l",1,{"id":"a","kind":"ready"}],
                 ["x",1],
                 ["r",2]])
         );

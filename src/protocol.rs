@@ -269,8 +269,10 @@ fn to_line(v: &Value) -> Vec<u8> {
 /// What one runner stdout event means to the manager.
 #[derive(Debug, PartialEq)]
 pub enum RunnerEvent {
-    /// `ready` / `pong`: nothing to do.
+    /// `pong`: nothing to do.
     Ignored,
+    /// `ready`: the runner is up (a lifecycle event, nothing else).
+    Ready,
     /// `agent_started`: the session is running.
     Started,
     /// `agent_stopped`: the turn finished.
@@ -285,7 +287,8 @@ pub enum RunnerEvent {
 pub fn classify(mut raw: Value) -> RunnerEvent {
     let ty = raw.get("type").and_then(Value::as_str).unwrap_or("");
     match ty {
-        "ready" | "pong" => RunnerEvent::Ignored,
+        "ready" => RunnerEvent::Ready,
+        "pong" => RunnerEvent::Ignored,
         "agent_started" => RunnerEvent::Started,
         "agent_stopped" => RunnerEvent::Stopped,
         "agent_error" => RunnerEvent::Failed(
@@ -413,7 +416,7 @@ mod tests {
 
     #[test]
     fn classifies_runner_events() {
-        assert_eq!(classify(json!({"type":"ready"})), RunnerEvent::Ignored);
+        assert_eq!(classify(json!({"type":"ready"})), RunnerEvent::Ready);
         assert_eq!(classify(json!({"type":"pong"})), RunnerEvent::Ignored);
         assert_eq!(
             classify(json!({"type":"agent_started"})),

@@ -76,6 +76,9 @@ pub enum StatusEvent {
     AgentError(String),
     /// `writePrompt` sent a follow-up query.
     Prompted,
+    /// The session ended for a reason of the manager's (a crossed limit): `error`, whatever
+    /// the exit.
+    Failed(String),
     /// The runner process ended (`stopped`: a stop or remove had been requested).
     Exited {
         /// How it ended.
@@ -128,6 +131,10 @@ impl StatusMachine {
             StatusEvent::AgentStarted | StatusEvent::Prompted => (Status::Running, None),
             StatusEvent::AgentStopped => (Status::Done, None),
             StatusEvent::AgentError(msg) => (Status::Error, Some(msg)),
+            StatusEvent::Failed(msg) => {
+                self.terminal = true;
+                (Status::Error, Some(msg))
+            }
             StatusEvent::Exited { kind, stopped } => {
                 self.terminal = true;
                 if stopped {

@@ -29,8 +29,10 @@ pub const LONG_TEXT_BYTES: usize = 16 * 1024;
 pub enum Fast {
     /// Not covered here: use the general path.
     Fallback,
-    /// `ready` / `pong`.
+    /// `pong`.
     Ignored,
+    /// `ready`.
+    Ready,
     /// `agent_started`.
     Started,
     /// `agent_stopped`.
@@ -322,7 +324,8 @@ fn line_inner(
     let env: Event<'_> = serde_json::from_str(line).map_err(|_| NotCovered)?;
     let env_ty = plain_str(env.ty)?;
     match env_ty {
-        Some("ready" | "pong") => return Ok(Fast::Ignored),
+        Some("ready") => return Ok(Fast::Ready),
+        Some("pong") => return Ok(Fast::Ignored),
         Some("agent_started") => return Ok(Fast::Started),
         Some("agent_stopped") => return Ok(Fast::Stopped),
         Some("agent_error") => return Err(NotCovered),

@@ -20,10 +20,12 @@ use crate::adapt::{self, Adapter, AgentMessage, MessageType};
 use crate::config::ManagerConfig;
 use crate::error::{ErrorCode, OpError};
 use crate::framing::{Frame, LineFramer};
+use crate::lifecycle::{ExitReason, LifecycleEvent, Reason, Target};
 use crate::outbox::{Credit, MessageRun, Outbox, SessionKey, lock};
 use crate::protocol::{RunnerEvent, classify};
+use crate::resources::{Crossed, Limits, Meter, Resources};
 use crate::status::{ExitKind, Status, StatusEvent, StatusMachine};
-use crate::supervise::{self, Control, Escalation, Spawned};
+use crate::supervise::{self, Control, Escalation, Spawned, Why};
 
 /// Size of one stdout read.
 const READ_CHUNK: usize = 256 * 1024;
@@ -62,7 +64,37 @@ struct State {
     messages: u64,
     dropped_lines: u64,
     last_output_at: Option<u64>,
+    /// Why ending was first asked for.
+    stop_reason: Option<Reason>,
+    /// Set when a limit ended the session: its final error.
+    limit_error: Option<String>,
+    /// The runner has said `ready`.
+    ready: bool,
+    /// Since when the session has been `done` with no new prompt (for `maxIdleMs`).
+    done_since: Option<u64>,
+    /// `exited` has been queued for JS.
+    exit_reported: bool,
+    /// The session was removed (JS forgot it); `removed` follows `exited`.
+    remove_requested: bool,
 }
+
+/// How a session's runner came to be (or not): what [`Session::run`] waits for first.
+pub enum Launch {
+    /// It runs.
+    Spawned(Spawned),
+    /// It could not start: the session ends in `error` with `error`.
+    Failed {
+        /// The final error.
+        error: String,
+        /// What failed.
+        reason: ExitReason,
+    },
+    /// The session was stopped or removed before its runner started (it waited for a build).
+    Cancelled,
+}
+
+/// What [`Session::run`] waits on before anything else.
+pub type LaunchFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Launch> + Send>>;
 
 /// A plain copy of a session's state.
 #[derive(Debug, Clone, PartialEq)]
@@ -97,6 +129,8 @@ pub struct Snapshot {
     pub dropped_lines: u64,
     /// When the runner last wrote to stdout (ms since the epoch).
     pub last_output_at: Option<u64>,
+    /// The latest figures of the runner's process group.
+    pub resources: Resources,
 }
 
 /// Bounded queue of lines for the runner's stdin.
@@ -148,25 +182,46 @@ pub struct Session {
     /// Set once the end of the session (exit or failure) has been reported.
     finished: AtomicBool,
     pending: Arc<Semaphore>,
+    /// Figures and limits, shared with the sampler.
+    pub meter: Meter,
 }
 
 /// Receiving ends handed to the supervisor.
 pub struct SessionTasks {
     ctrl_rx: mpsc::UnboundedReceiver<Control>,
     stdin_rx: mpsc::UnboundedReceiver<Vec<u8>>,
+    launch: LaunchFuture,
+}
+
+/// A [`LaunchFuture`] for a runner being spawned now (`command` describes it for errors).
+pub fn spawning(
     spawned: tokio::sync::oneshot::Receiver<io::Result<Spawned>>,
     command: String,
+) -> LaunchFuture {
+    Box::pin(async move {
+        match spawned.await {
+            Ok(Ok(s)) => Launch::Spawned(s),
+            Ok(Err(e)) => Launch::Failed {
+                error: format!("Failed to spawn runner ({command}): {e}"),
+                reason: ExitReason::SpawnFailed,
+            },
+            Err(_) => Launch::Failed {
+                error: "Failed to spawn runner: the spawner thread is gone".to_owned(),
+                reason: ExitReason::SpawnFailed,
+            },
+        }
+    })
 }
 
 impl Session {
-    /// A session whose runner is being spawned (`spawned` delivers it; `command` describes it
-    /// for errors). Call [`Session::run`] with the returned tasks.
+    /// A session whose runner `launch` delivers, bounded by `limits`. Call [`Session::run`]
+    /// with the returned tasks.
     pub fn new(
         id: &str,
         token: u64,
         provider: &str,
-        spawned: tokio::sync::oneshot::Receiver<io::Result<Spawned>>,
-        command: String,
+        launch: LaunchFuture,
+        limits: Limits,
         shared: &dyn Host,
     ) -> (Arc<Self>, SessionTasks) {
         let (ctrl, ctrl_rx) = mpsc::unbounded_channel();
@@ -189,6 +244,12 @@ impl Session {
                 messages: 0,
                 dropped_lines: 0,
                 last_output_at: None,
+                stop_reason: None,
+                limit_error: None,
+                ready: false,
+                done_since: None,
+                exit_reported: false,
+                remove_requested: false,
             }),
             stdin: StdinQueue {
                 tx: stdin_tx,
@@ -199,14 +260,14 @@ impl Session {
             removed: AtomicBool::new(false),
             finished: AtomicBool::new(false),
             pending: Arc::new(Semaphore::new(shared.cfg().max_pending_bytes)),
+            meter: Meter::new(limits),
         });
         (
             session,
             SessionTasks {
                 ctrl_rx,
                 stdin_rx,
-                spawned,
-                command,
+                launch,
             },
         )
     }
@@ -240,7 +301,51 @@ impl Session {
             messages: s.messages,
             dropped_lines: s.dropped_lines,
             last_output_at: s.last_output_at,
+            resources: self.meter.get(),
         }
+    }
+
+    /// When the session started (ms since the epoch).
+    pub fn started_at(&self) -> u64 {
+        self.started_at
+    }
+
+    /// How long the session has been `done` without a new prompt, if it is.
+    pub fn idle_ms(&self, now: u64) -> Option<u64> {
+        let s = lock(&self.state);
+        if s.exit.is_some() || s.stop_requested {
+            return None;
+        }
+        s.done_since.map(|t| now.saturating_sub(t))
+    }
+
+    /// Queues a lifecycle event of this session.
+    pub fn lifecycle(&self, shared: &dyn Host, event: &LifecycleEvent) {
+        shared
+            .outbox()
+            .push_lifecycle(&self.key, event.to_json(&self.key.id));
+    }
+
+    /// A limit was crossed: reports it and ends the session with the normal escalation; it
+    /// ends in `error` with the limit's message. Only the first crossing counts.
+    pub fn limit_crossed(&self, shared: &dyn Host, crossed: Crossed, stop_line: Vec<u8>) {
+        {
+            let mut s = lock(&self.state);
+            if s.exit.is_some() || s.limit_error.is_some() {
+                return;
+            }
+            s.limit_error = Some(crossed.message.clone());
+            tracing::warn!(session = %self.key.id, "{}", crossed.message);
+            self.lifecycle(
+                shared,
+                &LifecycleEvent::Limit {
+                    limit: crossed.limit,
+                    value: crossed.value as f64,
+                    bound: crossed.bound as f64,
+                },
+            );
+        }
+        self.stop(shared, stop_line, Reason::Limit);
     }
 
     /// Whether the runner process has exited.
@@ -252,10 +357,11 @@ impl Session {
     /// reach JS in the order they were made).
     fn emit(&self, shared: &dyn Host, event: StatusEvent) {
         let mut s = lock(&self.state);
-        if let Some((status, error)) = s.machine.apply(event)
-            && !self.removed.load(Ordering::SeqCst)
-        {
-            shared.outbox().push_status(&self.key, status, error);
+        if let Some((status, error)) = s.machine.apply(event) {
+            s.done_since = (status == Status::Done).then(now_ms);
+            if !self.removed.load(Ordering::SeqCst) {
+                shared.outbox().push_status(&self.key, status, error);
+            }
         }
     }
 
@@ -283,13 +389,16 @@ impl Session {
         Ok(())
     }
 
-    /// Sends the stop line and starts the stop grace (idempotent).
-    pub fn stop(&self, stop_line: Vec<u8>) {
+    /// Sends the stop line and starts the stop grace (idempotent; the first `reason` is the
+    /// one reported).
+    pub fn stop(&self, shared: &dyn Host, stop_line: Vec<u8>, reason: Reason) {
         {
             let mut s = lock(&self.state);
             if s.exit.is_some() || std::mem::replace(&mut s.stop_requested, true) {
                 return;
             }
+            s.stop_reason = Some(reason);
+            self.lifecycle(shared, &LifecycleEvent::Stopping { reason });
         }
         // The stop line may not fit a full queue; the grace timer ends the runner anyway.
         let _ = self.stdin.push(stop_line, true);
@@ -297,11 +406,26 @@ impl Session {
     }
 
     /// Forgets the session for JS and ends its process (SIGTERM now, SIGKILL after the grace).
-    pub fn remove(&self) {
-        self.removed.store(true, Ordering::SeqCst);
+    /// The lifecycle goes on to `removed` (after `exited`, if the runner still runs).
+    pub fn remove(&self, shared: &dyn Host) {
+        if self.removed.swap(true, Ordering::SeqCst) {
+            return;
+        }
         let exited = {
             let mut s = lock(&self.state);
-            s.stop_requested = true;
+            if s.exit.is_none() && !std::mem::replace(&mut s.stop_requested, true) {
+                s.stop_reason = Some(Reason::Remove);
+                self.lifecycle(
+                    shared,
+                    &LifecycleEvent::Stopping {
+                        reason: Reason::Remove,
+                    },
+                );
+            }
+            s.remove_requested = true;
+            if s.exit_reported {
+                self.lifecycle(shared, &LifecycleEvent::Removed);
+            }
             s.exit.is_some()
         };
         if !exited {
@@ -311,16 +435,32 @@ impl Session {
 
     /// Ends the process at once, synchronously (host or worker going away): SIGKILL to the
     /// whole group. Safe only while the runner is not yet reaped.
-    pub fn kill_now(&self) {
-        let s = lock(&self.state);
+    pub fn kill_now(&self, shared: &dyn Host) {
+        let mut s = lock(&self.state);
         if s.exit.is_none() {
             // The state lock is held and `exit` is set under it before reaping, so the pid
             // (and group id) is still reserved by our unreaped child here. Pid 0 means not
             // spawned yet (killpg(0) would hit our own group); such a runner dies with the
             // spawner thread (PDEATHSIG) or by the watchdog.
             let pid = self.pid();
-            if pid > 0 {
-                let _ = supervise::signal_group(pid, Signal::SIGKILL);
+            if !std::mem::replace(&mut s.stop_requested, true) {
+                s.stop_reason = Some(Reason::HostExit);
+                self.lifecycle(
+                    shared,
+                    &LifecycleEvent::Stopping {
+                        reason: Reason::HostExit,
+                    },
+                );
+            }
+            if pid > 0 && supervise::signal_group(pid, Signal::SIGKILL).is_ok() {
+                self.lifecycle(
+                    shared,
+                    &LifecycleEvent::Signal {
+                        signal: "SIGKILL",
+                        target: Target::Group,
+                        why: "host exit",
+                    },
+                );
             }
         }
     }
@@ -330,24 +470,20 @@ impl Session {
         let SessionTasks {
             mut ctrl_rx,
             stdin_rx,
-            spawned,
-            command,
+            launch,
         } = tasks;
-        let spawned = match spawned.await {
-            Ok(Ok(s)) => s,
-            Ok(Err(e)) => {
-                return self
-                    .spawn_failed(&shared, &format!("Failed to spawn runner ({command}): {e}"));
-            }
-            Err(_) => {
-                return self.spawn_failed(
-                    &shared,
-                    "Failed to spawn runner: the spawner thread is gone",
-                );
-            }
+        let spawned = match launch.await {
+            Launch::Spawned(s) => s,
+            Launch::Failed { error, reason } => return self.spawn_failed(&shared, &error, reason),
+            Launch::Cancelled => return self.cancelled(&shared),
         };
-        self.pid.store(spawned.pid, Ordering::SeqCst);
+        {
+            // Under the state lock, so a host-exit kill sees either no pid or this one.
+            let _s = lock(&self.state);
+            self.pid.store(spawned.pid, Ordering::SeqCst);
+        }
         crate::watchdog::global().register(spawned.pid);
+        self.lifecycle(&*shared, &LifecycleEvent::Spawned { pid: spawned.pid });
         tracing::debug!(pid = spawned.pid, "runner spawned");
         let Spawned {
             mut child,
@@ -373,8 +509,8 @@ impl Session {
         let cfg = shared.cfg();
         let mut escalation = Escalation::new(cfg.stop_grace, cfg.kill_grace, Signal::SIGTERM);
         let exited = supervise::wait_exit_after(pid, stdout_closed);
-        if let Err(e) = supervise::supervise(exited, &mut ctrl_rx, &mut escalation, |sig| {
-            self.signal(sig)
+        if let Err(e) = supervise::supervise(exited, &mut ctrl_rx, &mut escalation, |sig, why| {
+            self.signal(&*shared, sig, why)
         })
         .await
         {
@@ -397,6 +533,18 @@ impl Session {
             s.exit = Some(kind);
             kind
         };
+        // The signal also reached the unreaped runner itself; only a group that outlives its
+        // reaping had other members, and only that is worth an event.
+        if leftovers && supervise::group_alive(pid) {
+            self.lifecycle(
+                &*shared,
+                &LifecycleEvent::Signal {
+                    signal: "SIGTERM",
+                    target: Target::Group,
+                    why: "left over after the runner exited",
+                },
+            );
+        }
         if leftovers {
             tokio::spawn(supervise::sweep_group(pid, cfg.kill_grace));
         } else {
@@ -421,24 +569,89 @@ impl Session {
             tracing::debug!(session = %self.key.id, "stderr still open after exit");
         }
 
-        let stopped = lock(&self.state).stop_requested;
-        self.emit(&*shared, StatusEvent::Exited { kind, stopped });
+        let (stopped, limit_error, stop_reason) = {
+            let s = lock(&self.state);
+            (s.stop_requested, s.limit_error.clone(), s.stop_reason)
+        };
+        match limit_error {
+            Some(e) => self.emit(&*shared, StatusEvent::Failed(e)),
+            None => self.emit(&*shared, StatusEvent::Exited { kind, stopped }),
+        }
+        let (exit_code, signal) = match kind {
+            ExitKind::Code(c) => (Some(c), None),
+            ExitKind::Signal(sig) => (None, Some(crate::status::signal_name(sig))),
+        };
+        let reason = stop_reason.map_or(ExitReason::Exit, ExitReason::Ended);
+        self.report_end(&*shared, exit_code, signal, reason);
         if !self.finished.swap(true, Ordering::SeqCst) {
             shared.outbox().push_exited(&self.key);
             shared.clone().schedule_cleanup(self);
         }
     }
 
+    /// Queues `exited` (once), then `removed` if the session was removed meanwhile.
+    fn report_end(
+        &self,
+        shared: &dyn Host,
+        exit_code: Option<i32>,
+        signal: Option<String>,
+        reason: ExitReason,
+    ) {
+        let mut s = lock(&self.state);
+        if std::mem::replace(&mut s.exit_reported, true) {
+            return;
+        }
+        self.lifecycle(
+            shared,
+            &LifecycleEvent::Exited {
+                exit_code,
+                signal,
+                reason,
+            },
+        );
+        if s.remove_requested {
+            self.lifecycle(shared, &LifecycleEvent::Removed);
+        }
+    }
+
+    /// Stopped or removed while waiting for its runner's build: ends without a process.
+    fn cancelled(self: Arc<Self>, shared: &Arc<dyn Host>) {
+        if self.finished.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        {
+            let mut s = lock(&self.state);
+            s.exit.get_or_insert(ExitKind::Code(0));
+        }
+        self.emit(
+            &**shared,
+            StatusEvent::Exited {
+                kind: ExitKind::Code(0),
+                stopped: true,
+            },
+        );
+        let reason = lock(&self.state)
+            .stop_reason
+            .map_or(ExitReason::Exit, ExitReason::Ended);
+        self.report_end(&**shared, None, None, reason);
+        shared.outbox().push_exited(&self.key);
+        shared.clone().schedule_cleanup(self);
+    }
+
     /// The supervisor panicked (a bug): kill the runner group and end the session in `error`,
     /// so nothing waits for it forever.
     pub fn internal_failure(self: Arc<Self>, shared: &Arc<dyn Host>, error: &str) {
         tracing::error!(session = %self.key.id, "{error}");
-        self.kill_now();
-        self.spawn_failed(shared, error);
+        let pid = self.pid();
+        if pid > 0 && !self.has_exited() {
+            let _ = supervise::signal_group(pid, Signal::SIGKILL);
+        }
+        self.spawn_failed(shared, error, ExitReason::Exit);
     }
 
-    /// The spawn failed: the session ends in `error` with the OS error, like an exit.
-    fn spawn_failed(self: Arc<Self>, shared: &Arc<dyn Host>, error: &str) {
+    /// The runner could not start (or the supervisor failed): the session ends in `error`
+    /// with `error`, like an exit.
+    fn spawn_failed(self: Arc<Self>, shared: &Arc<dyn Host>, error: &str, reason: ExitReason) {
         if self.finished.swap(true, Ordering::SeqCst) {
             return;
         }
@@ -456,18 +669,33 @@ impl Session {
                     .push_status(&self.key, status, Some(error.to_owned()));
             }
         }
+        self.report_end(&**shared, None, None, reason);
         shared.outbox().push_exited(&self.key);
         shared.clone().schedule_cleanup(self);
     }
 
-    fn signal(&self, sig: Signal) {
+    fn signal(&self, shared: &dyn Host, sig: Signal, why: Why) {
         let pid = self.pid();
         if pid <= 0 {
             return;
         }
         if let Err(e) = supervise::signal_group(pid, sig) {
             tracing::warn!(session = %self.key.id, error = %e, "signalling the runner group failed");
+            return;
         }
+        let why = match why {
+            // Only remove asks for a signal at once.
+            Why::Requested => "remove",
+            w => w.as_str(),
+        };
+        self.lifecycle(
+            shared,
+            &LifecycleEvent::Signal {
+                signal: sig.as_str(),
+                target: Target::Group,
+                why,
+            },
+        );
     }
 
     /// Whether JS no longer wants this session's output.
@@ -571,6 +799,13 @@ impl Session {
                     shared.outbox().push_messages(&self.key, run, credit);
                 }
                 Action::Status(ev) => self.emit(shared, ev),
+                Action::Ready => {
+                    let first = !std::mem::replace(&mut lock(&self.state).ready, true);
+                    if first {
+                        let since_start_ms = now.saturating_sub(self.started_at);
+                        self.lifecycle(shared, &LifecycleEvent::Ready { since_start_ms });
+                    }
+                }
             }
         }
     }
@@ -623,8 +858,13 @@ struct CostUpdate {
 }
 
 enum Action {
-    Messages { run: MessageRun, raw_bytes: usize },
+    Messages {
+        run: MessageRun,
+        raw_bytes: usize,
+    },
     Status(StatusEvent),
+    /// The runner said `ready`.
+    Ready,
 }
 
 /// What one read produced, in order: runs of serialized messages and status events.
@@ -656,6 +896,7 @@ impl Batch {
             Fast::Ignored => return,
             Fast::Started => return self.actions.push(Action::Status(StatusEvent::AgentStarted)),
             Fast::Stopped => return self.actions.push(Action::Status(StatusEvent::AgentStopped)),
+            Fast::Ready => return self.actions.push(Action::Ready),
             Fast::Messages(n) => {
                 self.messages += n as u64;
                 return;
@@ -684,6 +925,7 @@ impl Batch {
         }
         match classify(value) {
             RunnerEvent::Ignored => {}
+            RunnerEvent::Ready => self.actions.push(Action::Ready),
             RunnerEvent::Started => self.actions.push(Action::Status(StatusEvent::AgentStarted)),
             RunnerEvent::Stopped => self.actions.push(Action::Status(StatusEvent::AgentStopped)),
             RunnerEvent::Failed(m) => self

@@ -23,6 +23,7 @@ use crate::agent::Snapshot;
 use crate::config::{ManagerConfig, ManagerOptions};
 use crate::error::OpError;
 use crate::manager::Manager;
+use crate::resources::Resources;
 
 /// Deliveries to JS: called with no arguments from Rust, hands JS one batch string.
 type DeliverFn = ThreadsafeFunction<(), (), JsBatch, Status, false, true>;
@@ -56,6 +57,10 @@ pub struct NativeOptions {
     pub cwd: Option<String>,
     /// The host's environment (`process.env`).
     pub env: HashMap<String, String>,
+    /// Limits of every session and terminal, JSON text.
+    pub limits_json: Option<String>,
+    /// Sampling interval, ms (0: only on request).
+    pub resource_sample_ms: Option<f64>,
 }
 
 /// `{ ok, error?, code? }`.
@@ -125,6 +130,71 @@ pub struct NativeSessionInfo {
     pub dropped_lines: f64,
     /// Last stdout activity, ms since the epoch.
     pub last_output_at: Option<f64>,
+    /// Latest figures of the runner's process group.
+    pub resources: NativeResources,
+}
+
+/// The latest figures of one process tree.
+#[napi(object)]
+pub struct NativeResources {
+    /// Live processes.
+    pub processes: u32,
+    /// CPU time, ms.
+    pub cpu_ms: f64,
+    /// Resident memory, bytes.
+    pub rss_bytes: f64,
+    /// Largest sampled resident memory, bytes.
+    pub peak_rss_bytes: f64,
+    /// Sample time, ms since the epoch (0: never sampled).
+    pub sampled_at: f64,
+}
+
+impl From<Resources> for NativeResources {
+    fn from(r: Resources) -> Self {
+        Self {
+            processes: r.processes,
+            cpu_ms: r.cpu_ms as f64,
+            rss_bytes: r.rss_bytes as f64,
+            peak_rss_bytes: r.peak_rss_bytes as f64,
+            sampled_at: r.sampled_at as f64,
+        }
+    }
+}
+
+/// One of `manager.resources().top`.
+#[napi(object)]
+pub struct NativeConsumer {
+    /// Session or terminal id.
+    pub id: String,
+    /// `session` or `terminal`.
+    pub kind: String,
+    /// Its figures.
+    pub resources: NativeResources,
+}
+
+/// `manager.resources()` before the wrapper shapes it.
+#[napi(object)]
+pub struct NativeResourceReport {
+    /// Live processes of every session and terminal.
+    pub processes: f64,
+    /// CPU time, ms.
+    pub cpu_ms: f64,
+    /// Resident memory, bytes.
+    pub rss_bytes: f64,
+    /// Newest sample time.
+    pub sampled_at: f64,
+    /// Largest consumers.
+    pub top: Vec<NativeConsumer>,
+    /// Sampling passes so far.
+    pub sampler_ticks: f64,
+    /// CPU time of all passes, µs.
+    pub sampler_cpu_us: f64,
+    /// CPU time of the latest pass, µs.
+    pub sampler_last_us: f64,
+    /// Processes found by the latest pass.
+    pub sampler_processes: f64,
+    /// The sampling interval, ms.
+    pub sample_interval_ms: f64,
 }
 
 impl From<Snapshot> for NativeSessionInfo {
@@ -145,6 +215,7 @@ impl From<Snapshot> for NativeSessionInfo {
             messages: s.messages as f64,
             dropped_lines: s.dropped_lines as f64,
             last_output_at: s.last_output_at.map(|t| t as f64),
+            resources: s.resources.into(),
         }
     }
 }
@@ -192,6 +263,8 @@ impl NativeManager {
             runner_nice: options.runner_nice.map(|n| n as u64),
             anchor_dir: options.anchor_dir,
             cwd: options.cwd,
+            limits_json: options.limits_json,
+            resource_sample_ms: ms(options.resource_sample_ms),
         };
         let cfg = ManagerConfig::resolve(opts, &host_env)
             .map_err(|m| Error::new(Status::InvalidArg, m))?;
@@ -404,10 +477,56 @@ impl NativeManager {
         self.core.kill_all_now();
     }
 
-    /// Forgets every session, stops all deliveries and releases the threadsafe function.
+    /// Forgets every session and terminal after dispose; their `removed` events stay queued
+    /// for a last `pull`.
+    #[napi(catch_unwind)]
+    pub fn finish_dispose(&self) {
+        self.core.finish_dispose();
+    }
+
+    /// Stops every delivery (the end of dispose).
     #[napi(catch_unwind)]
     pub fn close(&self) {
-        self.core.finish_dispose();
+        self.core.close();
+    }
+
+    /// Totals and top consumers from the latest samples, and what sampling costs. Reads
+    /// memory only.
+    #[napi(catch_unwind)]
+    pub fn resources(&self) -> NativeResourceReport {
+        let r = self.core.resources();
+        let s = self.core.sampler();
+        NativeResourceReport {
+            processes: r.processes as f64,
+            cpu_ms: r.cpu_ms as f64,
+            rss_bytes: r.rss_bytes as f64,
+            sampled_at: r.sampled_at as f64,
+            top: r
+                .top
+                .into_iter()
+                .map(|(id, terminal, res)| NativeConsumer {
+                    id,
+                    kind: if terminal { "terminal" } else { "session" }.to_owned(),
+                    resources: res.into(),
+                })
+                .collect(),
+            sampler_ticks: s.ticks as f64,
+            sampler_cpu_us: s.cpu_us as f64,
+            sampler_last_us: s.last_us as f64,
+            sampler_processes: s.processes as f64,
+            sample_interval_ms: self.core.config().sample_every.as_millis() as f64,
+        }
+    }
+
+    /// Samples now, off the JS thread; a `["u", 0]` batch entry says when it is done.
+    #[napi(catch_unwind)]
+    pub fn request_sample(&self) -> bool {
+        let Ok(rt) = crate::runtime::get() else {
+            return false;
+        };
+        let _guard = rt.enter();
+        self.core.request_sample();
+        true
     }
 
     /// The resolved settings, for diagnostics.

@@ -39,6 +39,8 @@ pub struct NativeTerminalOptions {
     pub scrollback_bytes: Option<f64>,
     /// Quiet time before `idle`, ms.
     pub idle_ms: Option<f64>,
+    /// Limits as JSON text.
+    pub limits_json: Option<String>,
 }
 
 impl From<NativeTerminalOptions> for TerminalRequest {
@@ -58,6 +60,7 @@ impl From<NativeTerminalOptions> for TerminalRequest {
             utf8: o.utf8,
             scrollback_bytes: o.scrollback_bytes.map(|b| b as usize),
             idle_ms: o.idle_ms.map(|m| m as u64),
+            limits_json: o.limits_json,
         }
     }
 }
@@ -91,6 +94,10 @@ pub struct NativeTerminalInfo {
     pub exit_code: Option<i32>,
     /// Signal name.
     pub signal: Option<String>,
+    /// Latest figures of its session's processes.
+    pub resources: super::NativeResources,
+    /// Set when a limit ended it.
+    pub limit_error: Option<String>,
 }
 
 impl From<TerminalInfo> for NativeTerminalInfo {
@@ -110,6 +117,8 @@ impl From<TerminalInfo> for NativeTerminalInfo {
             alive: i.alive,
             exit_code,
             signal,
+            resources: i.resources.into(),
+            limit_error: i.limit_error,
         }
     }
 }
@@ -203,8 +212,9 @@ impl NativeTerminal {
 }
 
 /// Terminal events on their way to JS: a flat array `[more, kind, token, payload, …]` with
-/// kind 0 = output (string or Buffer), 1 = idle (boolean), 2 = exit (`[code, signal]`),
-/// 3 = failed to start (message).
+/// kind 0 = output (string or Buffer), 1 = idle (boolean), 2 = exit (`[code, signal,
+/// limitError]`),
+/// 3 = failed to start (message), 4 = lifecycle event (JSON text).
 pub struct JsTerminalBatch(pub Vec<Item>, pub bool);
 
 impl ToNapiValue for JsTerminalBatch {
@@ -227,19 +237,25 @@ impl ToNapiValue for JsTerminalBatch {
                     out.insert(token as f64)?;
                     out.insert(idle)?;
                 }
-                Item::Exit { token, kind } => {
+                Item::Exit { token, kind, error } => {
                     let (code, signal) = exit_parts(Some(kind));
                     out.insert(2)?;
                     out.insert(token as f64)?;
-                    let mut pair = env.create_array(2)?;
-                    pair.set(0, code.map(f64::from))?;
-                    pair.set(1, signal)?;
-                    out.insert(pair)?;
+                    let mut exit = env.create_array(3)?;
+                    exit.set(0, code.map(f64::from))?;
+                    exit.set(1, signal)?;
+                    exit.set(2, error)?;
+                    out.insert(exit)?;
                 }
                 Item::Failed { token, error } => {
                     out.insert(3)?;
                     out.insert(token as f64)?;
                     out.insert(error)?;
+                }
+                Item::Lifecycle { token, json } => {
+                    out.insert(4)?;
+                    out.insert(token as f64)?;
+                    out.insert(json)?;
                 }
             }
         }

@@ -11,6 +11,7 @@ mod signal;
 mod spawn;
 mod spawner;
 mod supervisor;
+mod usage;
 
 #[cfg(test)]
 mod tests;
@@ -25,4 +26,5 @@ pub use signal::{
 };
 pub use spawn::{SpawnSpec, Spawned, check_program, spawn};
 pub use spawner::{prestart_spawner, spawn_async, spawn_pty_async};
-pub use supervisor::supervise;
+pub use supervisor::{Why, supervise};
+pub use usage::{Scan, Usage, scan};

@@ -10,6 +10,29 @@ use tokio::time::Instant;
 
 use super::escalation::{Control, Escalation};
 
+/// Why [`supervise`] sends a signal now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Why {
+    /// A control asked for it (kill, remove).
+    Requested,
+    /// The stop grace ran out.
+    StopGrace,
+    /// The kill grace ran out (SIGKILL).
+    KillGrace,
+}
+
+impl Why {
+    /// The text of a lifecycle `signal` event's `why` (a [`Why::Requested`] signal is
+    /// described by its caller, who knows what asked for it).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Why::Requested => "requested",
+            Why::StopGrace => "stop grace elapsed",
+            Why::KillGrace => "kill grace elapsed",
+        }
+    }
+}
+
 /// Runs until `exited` resolves, sending the signals `escalation` calls for through `signal`
 /// as requests arrive on `ctrl` and its deadlines pass. Never blocks a thread: every wait is
 /// a timer or a channel.
@@ -17,7 +40,7 @@ pub async fn supervise(
     exited: impl Future<Output = io::Result<()>>,
     ctrl: &mut mpsc::UnboundedReceiver<Control>,
     escalation: &mut Escalation,
-    mut signal: impl FnMut(Signal),
+    mut signal: impl FnMut(Signal, Why),
 ) -> io::Result<()> {
     tokio::pin!(exited);
     let mut ctrl_open = true;
@@ -28,14 +51,17 @@ pub async fn supervise(
             c = ctrl.recv(), if ctrl_open => match c {
                 Some(c) => {
                     if let Some(sig) = escalation.control(c, Instant::now()) {
-                        signal(sig);
+                        signal(sig, Why::Requested);
                     }
                 }
                 None => ctrl_open = false,
             },
             _ = sleep_until(deadline), if deadline.is_some() => {
                 if let Some(sig) = escalation.fire(Instant::now()) {
-                    signal(sig);
+                    // A timer sends either the first signal (the stop grace ran out) or
+                    // SIGKILL (the kill grace did); the first signal is never SIGKILL.
+                    let why = if sig == Signal::SIGKILL { Why::KillGrace } else { Why::StopGrace };
+                    signal(sig, why);
                 }
             }
         }
@@ -81,7 +107,7 @@ mod tests {
             Signal::SIGTERM,
         );
         let log = sent.clone();
-        supervise(exited, &mut rx, &mut esc, move |s| {
+        supervise(exited, &mut rx, &mut esc, move |s, _| {
             crate::outbox::lock(&log).push((t0.elapsed(), s));
         })
         .await

@@ -46,6 +46,8 @@ pub struct TerminalRequest {
     pub scrollback_bytes: Option<usize>,
     /// Quiet time before `idle`, ms.
     pub idle_ms: Option<u64>,
+    /// Its limits as JSON text (`{ maxRssBytes?, … }`), over the manager's.
+    pub limits_json: Option<String>,
 }
 
 fn size(v: Option<u32>, default: u16, name: &str) -> Result<u16, OpError> {

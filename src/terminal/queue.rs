@@ -36,6 +36,8 @@ pub enum Item {
         token: u64,
         /// How.
         kind: ExitKind,
+        /// The limit that ended it.
+        error: Option<String>,
     },
     /// The program could not be started; nothing of this terminal follows.
     Failed {
@@ -43,6 +45,13 @@ pub enum Item {
         token: u64,
         /// The OS error.
         error: String,
+    },
+    /// A lifecycle event (JSON).
+    Lifecycle {
+        /// The terminal.
+        token: u64,
+        /// The event.
+        json: String,
     },
 }
 
@@ -194,8 +203,11 @@ impl TerminalSink for TerminalQueue {
         match event {
             TerminalEvent::Data(chunk, credit) => self.enqueue(Item::Data { token, chunk }, credit),
             TerminalEvent::Idle(idle) => self.enqueue(Item::Idle { token, idle }, None),
-            TerminalEvent::Exit(kind) => self.enqueue(Item::Exit { token, kind }, None),
+            TerminalEvent::Exit(kind, error) => {
+                self.enqueue(Item::Exit { token, kind, error }, None)
+            }
             TerminalEvent::Failed(error) => self.enqueue(Item::Failed { token, error }, None),
+            TerminalEvent::Lifecycle(json) => self.enqueue(Item::Lifecycle { token, json }, None),
         }
     }
 }
@@ -256,7 +268,7 @@ mod tests {
     fn an_exit_is_never_merged_or_moved_before_output() {
         let (q, _) = queue();
         q.push(1, text("last"));
-        q.push(1, TerminalEvent::Exit(ExitKind::Code(3)));
+        q.push(1, TerminalEvent::Exit(ExitKind::Code(3), None));
         let (items, _) = q.drain();
         assert!(matches!(items[0], Item::Data { .. }));
         assert!(matches!(

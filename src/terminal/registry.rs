@@ -59,6 +59,16 @@ impl Terminals {
             ));
         }
         let (spec, term_cfg) = resolve(req, host_env, cfg)?;
+        let own =
+            match req.limits_json.as_deref() {
+                None => None,
+                Some(text) => Some(serde_json::from_str(text).map_err(|e| {
+                    OpError::new(ErrorCode::InvalidArgument, format!("limits: {e}"))
+                })?),
+            };
+        let limits = cfg
+            .limits_for(own.as_ref())
+            .map_err(|m| OpError::new(ErrorCode::InvalidArgument, m))?;
         let mut map = lock(&self.map);
         if map.get(id).is_some_and(|t| !t.has_exited()) {
             return Err(OpError::new(
@@ -69,10 +79,19 @@ impl Terminals {
         let token = self.next_token.fetch_add(1, Ordering::Relaxed);
         let (cols, rows) = (spec.cols, spec.rows);
         let spawned = supervise::spawn_pty_async(spec);
-        let (term, tasks) = Terminal::new(id, token, cols, rows, term_cfg, spawned);
+        let sink: Arc<dyn TerminalSink> = self.queue.clone();
+        let (term, tasks) = Terminal::new(
+            id,
+            token,
+            cols,
+            rows,
+            term_cfg,
+            limits,
+            sink.clone(),
+            spawned,
+        );
         map.insert(id.to_owned(), term.clone());
         drop(map);
-        let sink: Arc<dyn TerminalSink> = self.queue.clone();
         let span = tracing::info_span!("terminal", id = %id);
         let run = tokio::spawn(tracing::Instrument::instrument(
             term.clone().run(sink, tasks),
@@ -102,12 +121,19 @@ impl Terminals {
         let mut map = lock(&self.map);
         if map.get(&term.id).is_some_and(|t| Arc::ptr_eq(t, term)) {
             map.shift_remove(&term.id);
+            drop(map);
+            term.removed();
         }
     }
 
     /// The terminal registered under `id`.
     pub fn get(&self, id: &str) -> Option<Arc<Terminal>> {
         lock(&self.map).get(id).cloned()
+    }
+
+    /// Every terminal, in opening order.
+    pub fn all(&self) -> Vec<Arc<Terminal>> {
+        lock(&self.map).values().cloned().collect()
     }
 
     /// Every terminal's state, in opening order.
@@ -139,15 +165,22 @@ impl Terminals {
         for t in all {
             if !t.has_exited() {
                 live += 1;
-                t.kill(None);
+                t.end(None, crate::lifecycle::Reason::Dispose);
             }
         }
         live
     }
 
-    /// Forgets every terminal and disconnects JS.
+    /// Forgets every terminal (their `removed` events are queued).
     pub fn finish_dispose(&self) {
-        lock(&self.map).clear();
+        let all: Vec<Arc<Terminal>> = lock(&self.map).drain(..).map(|(_, t)| t).collect();
+        for t in all {
+            t.removed();
+        }
+    }
+
+    /// Disconnects JS.
+    pub fn close(&self) {
         self.queue.close();
     }
 }

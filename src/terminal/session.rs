@@ -20,9 +20,11 @@ use super::ring::Scrollback;
 use super::utf8::Utf8Carry;
 use crate::agent::now_ms;
 use crate::error::{ErrorCode, OpError};
+use crate::lifecycle::{ExitReason, LifecycleEvent, Reason, Target};
 use crate::outbox::{Credit, lock};
+use crate::resources::{Crossed, Limits, Meter, Resources};
 use crate::status::ExitKind;
-use crate::supervise::{self, Control, Escalation, PtySpawned};
+use crate::supervise::{self, Control, Escalation, PtySpawned, Why};
 
 /// Largest single read off the master.
 const READ_CHUNK: usize = 64 * 1024;
@@ -60,10 +62,13 @@ pub enum TerminalEvent {
     Data(Chunk, Option<Credit>),
     /// No output for `idle` (true), or output again (false).
     Idle(bool),
-    /// The program exited and every byte of its output was delivered before this.
-    Exit(ExitKind),
+    /// The program exited and every byte of its output was delivered before this; the
+    /// message of the limit that ended it, if one did.
+    Exit(ExitKind, Option<String>),
     /// The program could not be started (fork/exec failed); nothing else follows.
     Failed(String),
+    /// A lifecycle event, as JSON (see [`crate::lifecycle`]).
+    Lifecycle(String),
 }
 
 /// Where a terminal's events go (the JS delivery queue; a channel in tests).
@@ -100,6 +105,10 @@ pub struct TerminalInfo {
     pub alive: bool,
     /// How it ended.
     pub exit: Option<ExitKind>,
+    /// The latest figures of its session's processes.
+    pub resources: Resources,
+    /// Set when a limit ended it.
+    pub limit_error: Option<String>,
 }
 
 #[derive(Debug)]
@@ -112,6 +121,8 @@ struct State {
     bytes_out: u64,
     last_output_at: Option<u64>,
     scrollback: Scrollback,
+    stop_reason: Option<Reason>,
+    limit_error: Option<String>,
 }
 
 /// One terminal.
@@ -131,6 +142,9 @@ pub struct Terminal {
     paused: watch::Sender<bool>,
     pending: Arc<Semaphore>,
     finished: AtomicBool,
+    sink: Arc<dyn TerminalSink>,
+    /// Figures and limits, shared with the sampler.
+    pub meter: Meter,
 }
 
 impl std::fmt::Debug for Terminal {
@@ -150,14 +164,17 @@ pub struct TerminalTasks {
 }
 
 impl Terminal {
-    /// A terminal whose program is being spawned (`spawned` delivers it). Call
-    /// [`Terminal::run`] with the returned tasks.
+    /// A terminal whose program is being spawned (`spawned` delivers it), bounded by
+    /// `limits`, reporting to `sink`. Call [`Terminal::run`] with the returned tasks.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         id: &str,
         token: u64,
         cols: u16,
         rows: u16,
         cfg: TerminalConfig,
+        limits: Limits,
+        sink: Arc<dyn TerminalSink>,
         spawned: tokio::sync::oneshot::Receiver<io::Result<PtySpawned>>,
     ) -> (Arc<Self>, TerminalTasks) {
         let (input, input_rx) = mpsc::unbounded_channel();
@@ -177,6 +194,8 @@ impl Terminal {
                 bytes_out: 0,
                 last_output_at: None,
                 scrollback: Scrollback::new(cfg.scrollback_bytes),
+                stop_reason: None,
+                limit_error: None,
             }),
             master: Mutex::new(None),
             input,
@@ -186,7 +205,10 @@ impl Terminal {
             pending: Arc::new(Semaphore::new(cfg.max_pending_bytes.max(READ_CHUNK))),
             finished: AtomicBool::new(false),
             cfg,
+            sink,
+            meter: Meter::new(limits),
         });
+        term.lifecycle(&LifecycleEvent::Spawning);
         (
             term,
             TerminalTasks {
@@ -268,7 +290,13 @@ impl Terminal {
     /// Sends `sig` (SIGHUP by default) to every process of the terminal's session, SIGKILL
     /// after the kill grace. No-op after exit.
     pub fn kill(&self, sig: Option<Signal>) {
+        self.end(sig, Reason::Stop);
+    }
+
+    /// [`Terminal::kill`] for `reason` (the first reason is the one reported).
+    pub fn end(&self, sig: Option<Signal>, reason: Reason) {
         if !self.has_exited() {
+            self.stopping(reason);
             let _ = self.ctrl.send(match sig {
                 Some(s) => Control::KillWith(s),
                 None => Control::Kill,
@@ -281,8 +309,76 @@ impl Terminal {
         let s = lock(&self.state);
         let pid = self.pid();
         if s.exit.is_none() && pid > 0 {
-            let _ = supervise::signal_session(pid, Signal::SIGKILL);
+            drop(s);
+            self.stopping(Reason::HostExit);
+            if supervise::signal_session(pid, Signal::SIGKILL).is_ok() {
+                self.lifecycle(&LifecycleEvent::Signal {
+                    signal: "SIGKILL",
+                    target: Target::Session,
+                    why: "host exit",
+                });
+            }
         }
+    }
+
+    /// Queues a lifecycle event of this terminal.
+    fn lifecycle(&self, event: &LifecycleEvent) {
+        self.sink.push(
+            self.token,
+            TerminalEvent::Lifecycle(event.to_json(&self.id)),
+        );
+    }
+
+    /// Reports `stopping` the first time ending is asked for.
+    fn stopping(&self, reason: Reason) {
+        let first = {
+            let mut s = lock(&self.state);
+            s.exit.is_none() && s.stop_reason.is_none() && {
+                s.stop_reason = Some(reason);
+                true
+            }
+        };
+        if first {
+            self.lifecycle(&LifecycleEvent::Stopping { reason });
+        }
+    }
+
+    /// Nothing of this terminal follows (the registry forgot it).
+    pub fn removed(&self) {
+        self.lifecycle(&LifecycleEvent::Removed);
+    }
+
+    /// A limit was crossed: reports it and ends the terminal's session (SIGHUP, SIGKILL
+    /// after the grace). Only the first crossing counts.
+    pub fn limit_crossed(&self, crossed: Crossed) {
+        {
+            let mut s = lock(&self.state);
+            if s.exit.is_some() || s.limit_error.is_some() {
+                return;
+            }
+            s.limit_error = Some(crossed.message.clone());
+        }
+        tracing::warn!(terminal = %self.id, "{}", crossed.message);
+        self.lifecycle(&LifecycleEvent::Limit {
+            limit: crossed.limit,
+            value: crossed.value as f64,
+            bound: crossed.bound as f64,
+        });
+        self.end(None, Reason::Limit);
+    }
+
+    /// When it started (ms since the epoch).
+    pub fn started_at(&self) -> u64 {
+        self.started_at
+    }
+
+    /// Milliseconds without output (from the start when there was none), while it runs.
+    pub fn quiet_ms(&self, now: u64) -> Option<u64> {
+        let s = lock(&self.state);
+        if s.exit.is_some() || s.stop_reason.is_some() {
+            return None;
+        }
+        Some(now.saturating_sub(s.last_output_at.unwrap_or(self.started_at)))
     }
 
     /// The scrollback: the latest output, from a character boundary.
@@ -314,6 +410,8 @@ impl Terminal {
             bytes_out: s.bytes_out,
             alive: s.exit.is_none() && !self.finished.load(Ordering::SeqCst),
             exit: s.exit,
+            resources: self.meter.get(),
+            limit_error: s.limit_error.clone(),
         }
     }
 
@@ -361,8 +459,13 @@ impl Terminal {
             }
         };
         *lock(&self.master) = Some(master);
-        self.pid.store(pid, Ordering::SeqCst);
+        {
+            // Under the state lock, so a host-exit kill sees either no pid or this one.
+            let _s = lock(&self.state);
+            self.pid.store(pid, Ordering::SeqCst);
+        }
         crate::watchdog::global().register_session(pid);
+        self.lifecycle(&LifecycleEvent::Spawned { pid });
 
         let (eof_tx, eof_rx) = tokio::sync::oneshot::channel::<()>();
         let (drained_tx, mut drained_rx) = watch::channel(false);
@@ -375,10 +478,24 @@ impl Terminal {
 
         let mut escalation = Escalation::new(Duration::ZERO, self.cfg.kill_grace, Signal::SIGHUP);
         let exited = supervise::wait_exit_after(pid, eof_rx);
-        let session_signal = |sig: Signal| {
+        let session_signal = |sig: Signal, why: Why| {
             if let Err(e) = supervise::signal_session(pid, sig) {
                 tracing::warn!(terminal = %self.id, error = %e, "signalling the terminal failed");
+                return;
             }
+            let why = match why {
+                // Asked for at once: by whatever asked for the end.
+                Why::Requested => lock(&self.state)
+                    .stop_reason
+                    .unwrap_or(Reason::Stop)
+                    .as_str(),
+                w => w.as_str(),
+            };
+            self.lifecycle(&LifecycleEvent::Signal {
+                signal: sig.as_str(),
+                target: Target::Session,
+                why,
+            });
         };
         if let Err(e) =
             supervise::supervise(exited, &mut ctrl_rx, &mut escalation, session_signal).await
@@ -419,7 +536,23 @@ impl Terminal {
             crate::watchdog::global().unregister_session(pid);
         }
         if !self.finished.swap(true, Ordering::SeqCst) {
-            sink.push(self.token, TerminalEvent::Exit(kind));
+            let (exit_code, signal) = match kind {
+                ExitKind::Code(c) => (Some(c), None),
+                ExitKind::Signal(sig) => (None, Some(crate::status::signal_name(sig))),
+            };
+            let (reason, limit_error) = {
+                let s = lock(&self.state);
+                (
+                    s.stop_reason.map_or(ExitReason::Exit, ExitReason::Ended),
+                    s.limit_error.clone(),
+                )
+            };
+            self.lifecycle(&LifecycleEvent::Exited {
+                exit_code,
+                signal,
+                reason,
+            });
+            sink.push(self.token, TerminalEvent::Exit(kind, limit_error));
         }
     }
 
@@ -427,6 +560,11 @@ impl Terminal {
         if !self.finished.swap(true, Ordering::SeqCst) {
             tracing::warn!(terminal = %self.id, "{error}");
             lock(&self.state).exit.get_or_insert(ExitKind::Code(-1));
+            self.lifecycle(&LifecycleEvent::Exited {
+                exit_code: None,
+                signal: None,
+                reason: ExitReason::SpawnFailed,
+            });
             sink.push(self.token, TerminalEvent::Failed(error));
         }
     }

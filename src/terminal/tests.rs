@@ -8,6 +8,7 @@ use tokio::sync::mpsc;
 use tokio::time::{Instant, timeout};
 
 use super::*;
+use crate::resources::Limits;
 use crate::status::ExitKind;
 use crate::supervise::{self, PtySpec};
 
@@ -54,8 +55,18 @@ struct Open {
 fn open(spec: PtySpec, cfg: TerminalConfig) -> Open {
     let (tx, events) = mpsc::unbounded_channel();
     let spawned = supervise::spawn_pty_async(spec.clone());
-    let (term, tasks) = Terminal::new("t", 1, spec.cols, spec.rows, cfg, spawned);
-    tokio::spawn(term.clone().run(Arc::new(ChannelSink(tx)), tasks));
+    let sink: Arc<dyn TerminalSink> = Arc::new(ChannelSink(tx));
+    let (term, tasks) = Terminal::new(
+        "t",
+        1,
+        spec.cols,
+        spec.rows,
+        cfg,
+        Limits::default(),
+        sink.clone(),
+        spawned,
+    );
+    tokio::spawn(term.clone().run(sink, tasks));
     Open { term, events }
 }
 
@@ -81,8 +92,8 @@ async fn collect(
             Ok(Some(TerminalEvent::Data(Chunk::Bytes(b), _))) => {
                 text.push_str(&String::from_utf8_lossy(&b))
             }
-            Ok(Some(TerminalEvent::Idle(_))) => {}
-            Ok(Some(TerminalEvent::Exit(k))) => return (text, Some(k)),
+            Ok(Some(TerminalEvent::Idle(_) | TerminalEvent::Lifecycle(_))) => {}
+            Ok(Some(TerminalEvent::Exit(k, _))) => return (text, Some(k)),
             Ok(Some(TerminalEvent::Failed(e))) => panic!("terminal failed: {e}"),
             Ok(None) | Err(_) => return (text, None),
         }
@@ -310,7 +321,7 @@ fn a_slow_consumer_gets_everything_in_order_with_bounded_read_ahead() {
                     assert!(b.iter().all(|&x| x == b'A'), "only base64 of zeros");
                     all += b.len();
                 }
-                Some(TerminalEvent::Exit(k)) => break k,
+                Some(TerminalEvent::Exit(k, _)) => break k,
                 Some(_) => {}
                 None => panic!("events ended"),
             }
@@ -357,11 +368,21 @@ fn idle_and_active_states_follow_the_output_and_never_repeat() {
                 Some(TerminalEvent::Data(Chunk::Text(t), _)) => seen.push(t),
                 Some(TerminalEvent::Idle(true)) => seen.push("idle".into()),
                 Some(TerminalEvent::Idle(false)) => seen.push("active".into()),
-                Some(TerminalEvent::Exit(_)) => break,
+                Some(TerminalEvent::Exit(..)) => break,
+                Some(TerminalEvent::Lifecycle(json)) => {
+                    let v: serde_json::Value = serde_json::from_str(&json).expect("json");
+                    seen.push(v["kind"].as_str().unwrap_or("?").to_owned());
+                }
                 other => panic!("{other:?}"),
             }
         }
-        assert_eq!(seen, ["a", "idle", "active", "b", "idle"]);
+        // Lifecycle events come in order with the output: `exited` after the last byte.
+        assert_eq!(
+            seen,
+            [
+                "spawning", "spawned", "a", "idle", "active", "b", "idle", "exited"
+            ]
+        );
     });
 }
 

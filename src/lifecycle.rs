@@ -1,0 +1,254 @@
+//! Lifecycle events: what happens to a session's or terminal's process, as data for
+//! `manager.onLifecycle`. Both kinds queue them on their ordinary delivery path, in order
+//! with their output and statuses, so an app sees e.g. `exited` only after the last message.
+//!
+//! An event goes to JS as one JSON object `{ id, kind, at, …fields }` (field names as in
+//! `index.d.ts`'s `LifecycleEvent` union); its text is made here, off the JS thread.
+
+use serde_json::{Value, json};
+
+use crate::agent::now_ms;
+
+/// Why a session or terminal is being ended (`stopping.reason`, `exited.reason`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    /// `stopSession` / `terminal.kill()`.
+    Stop,
+    /// `removeSession`.
+    Remove,
+    /// `dispose()`.
+    Dispose,
+    /// A resource limit was crossed.
+    Limit,
+    /// The host process is exiting.
+    HostExit,
+}
+
+impl Reason {
+    /// The name JS sees.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Stop => "stop",
+            Reason::Remove => "remove",
+            Reason::Dispose => "dispose",
+            Reason::Limit => "limit",
+            Reason::HostExit => "host-exit",
+        }
+    }
+}
+
+/// Why an `exited` happened: the process ended by itself, was ended for a [`Reason`], or
+/// never ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitReason {
+    /// It ended on its own.
+    Exit,
+    /// It was ended.
+    Ended(Reason),
+    /// The OS refused to start it.
+    SpawnFailed,
+    /// The runner build it waited for failed.
+    BuildFailed,
+}
+
+impl ExitReason {
+    /// The name JS sees.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExitReason::Exit => "exit",
+            ExitReason::Ended(r) => r.as_str(),
+            ExitReason::SpawnFailed => "spawn-failed",
+            ExitReason::BuildFailed => "build-failed",
+        }
+    }
+}
+
+/// Which processes a signal went to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// The runner's process group.
+    Group,
+    /// The terminal's whole session.
+    Session,
+}
+
+/// One lifecycle event (without its id and time, which [`LifecycleEvent::to_json`] adds).
+#[derive(Debug, Clone, PartialEq)]
+pub enum LifecycleEvent {
+    /// A runner build started for this session.
+    Building,
+    /// The build this session waited for succeeded.
+    Built {
+        /// How long it ran.
+        duration_ms: u64,
+    },
+    /// The build this session waited for failed.
+    BuildFailed {
+        /// `Runner build failed: <last line>`.
+        error: String,
+        /// The last 64 KiB of its stdout and stderr.
+        output: String,
+    },
+    /// The process is being started.
+    Spawning,
+    /// The process runs.
+    Spawned {
+        /// Its pid (and process group id / session id).
+        pid: i32,
+    },
+    /// The runner said `{"type":"ready"}`.
+    Ready {
+        /// Milliseconds from `startSession` to it.
+        since_start_ms: u64,
+    },
+    /// Ending was asked for.
+    Stopping {
+        /// Why.
+        reason: Reason,
+    },
+    /// A signal was sent.
+    Signal {
+        /// Its name (`SIGTERM`).
+        signal: &'static str,
+        /// To whom.
+        target: Target,
+        /// Why now (`"stop grace elapsed"`, `"kill grace elapsed"`, `"remove"`, …).
+        why: &'static str,
+    },
+    /// The process has ended and all its output was delivered before this.
+    Exited {
+        /// Exit code, if it exited.
+        exit_code: Option<i32>,
+        /// Signal name, if a signal ended it.
+        signal: Option<String>,
+        /// Why it ended.
+        reason: ExitReason,
+    },
+    /// The session or terminal is forgotten; nothing of it follows.
+    Removed,
+    /// A limit was crossed (the session is ended for it).
+    Limit {
+        /// Which (`maxRssBytes`, …).
+        limit: &'static str,
+        /// The figure measured.
+        value: f64,
+        /// The bound.
+        bound: f64,
+    },
+}
+
+impl LifecycleEvent {
+    /// The `kind` JS sees.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            LifecycleEvent::Building => "building",
+            LifecycleEvent::Built { .. } => "built",
+            LifecycleEvent::BuildFailed { .. } => "build-failed",
+            LifecycleEvent::Spawning => "spawning",
+            LifecycleEvent::Spawned { .. } => "spawned",
+            LifecycleEvent::Ready { .. } => "ready",
+            LifecycleEvent::Stopping { .. } => "stopping",
+            LifecycleEvent::Signal { .. } => "signal",
+            LifecycleEvent::Exited { .. } => "exited",
+            LifecycleEvent::Removed => "removed",
+            LifecycleEvent::Limit { .. } => "limit",
+        }
+    }
+
+    /// The event as JS receives it, stamped now.
+    pub fn to_json(&self, id: &str) -> String {
+        self.to_json_at(id, now_ms())
+    }
+
+    /// The event as JS receives it, stamped `at` (ms since the epoch).
+    pub fn to_json_at(&self, id: &str, at: u64) -> String {
+        let mut v = json!({ "id": id, "kind": self.kind(), "at": at });
+        let fields: Value = match self {
+            LifecycleEvent::Building | LifecycleEvent::Spawning | LifecycleEvent::Removed => {
+                Value::Null
+            }
+            LifecycleEvent::Built { duration_ms } => json!({ "durationMs": duration_ms }),
+            LifecycleEvent::BuildFailed { error, output } => {
+                json!({ "error": error, "output": output })
+            }
+            LifecycleEvent::Spawned { pid } => json!({ "pid": pid }),
+            LifecycleEvent::Ready { since_start_ms } => json!({ "sinceStartMs": since_start_ms }),
+            LifecycleEvent::Stopping { reason } => json!({ "reason": reason.as_str() }),
+            LifecycleEvent::Signal {
+                signal,
+                target,
+                why,
+            } => json!({
+                "signal": signal,
+                "target": match target { Target::Group => "group", Target::Session => "session" },
+                "why": why,
+            }),
+            LifecycleEvent::Exited {
+                exit_code,
+                signal,
+                reason,
+            } => json!({ "exitCode": exit_code, "signal": signal, "reason": reason.as_str() }),
+            LifecycleEvent::Limit {
+                limit,
+                value,
+                bound,
+            } => json!({ "limit": limit, "value": value, "bound": bound }),
+        };
+        if let (Some(obj), Value::Object(extra)) = (v.as_object_mut(), fields) {
+            obj.extend(extra);
+        }
+        v.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(e: &LifecycleEvent) -> Value {
+        serde_json::from_str(&e.to_json_at("s1", 42)).expect("json")
+    }
+
+    #[test]
+    fn events_carry_id_kind_time_and_their_fields() {
+        assert_eq!(
+            parse(&LifecycleEvent::Spawned { pid: 7 }),
+            json!({"id":"s1","kind":"spawned","at":42,"pid":7})
+        );
+        assert_eq!(
+            parse(&LifecycleEvent::Removed),
+            json!({"id":"s1","kind":"removed","at":42})
+        );
+        assert_eq!(
+            parse(&LifecycleEvent::Signal {
+                signal: "SIGTERM",
+                target: Target::Group,
+                why: "stop grace elapsed"
+            }),
+            json!({"id":"s1","kind":"signal","at":42,"signal":"SIGTERM","target":"group","why":"stop grace elapsed"})
+        );
+        assert_eq!(
+            parse(&LifecycleEvent::Exited {
+                exit_code: None,
+                signal: Some("SIGKILL".into()),
+                reason: ExitReason::Ended(Reason::HostExit)
+            }),
+            json!({"id":"s1","kind":"exited","at":42,"exitCode":null,"signal":"SIGKILL","reason":"host-exit"})
+        );
+        assert_eq!(
+            parse(&LifecycleEvent::Limit {
+                limit: "maxRssBytes",
+                value: 3.0,
+                bound: 2.0
+            }),
+            json!({"id":"s1","kind":"limit","at":42,"limit":"maxRssBytes","value":3.0,"bound":2.0})
+        );
+    }
+
+    #[test]
+    fn ids_with_quotes_stay_valid_json() {
+        let v: Value =
+            serde_json::from_str(&LifecycleEvent::Building.to_json_at("a\"b\n", 1)).expect("json");
+        assert_eq!(v["id"], "a\"b\n");
+    }
+}
