@@ -123,6 +123,8 @@ export interface NativeOptions {
   limitsJson?: string
   /** Sampling interval, ms (0: only on request). */
   resourceSampleMs?: number
+  /** The runner build step, JSON text. */
+  runnerBuildJson?: string
 }
 
 /** `manager.resources()` before the wrapper shapes it. */

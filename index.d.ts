@@ -268,6 +268,32 @@ export interface SidecarManagerOptions {
   resourceSampleMs?: number
   /** Limits of every session and terminal (each may set its own over these). */
   limits?: Limits
+  /** A command that builds the runner scripts before the first session that needs them. */
+  runnerBuild?: RunnerBuild
+}
+
+/**
+ * The runner build step: run once per manager before the sessions that need it (one build for
+ * every provider: one command builds all runners), supervised like a runner (own process group,
+ * ended on dispose and host death). Sessions started during a build wait for it; a failed build
+ * ends them in `error` (`Runner build failed: <last line>`) and the next start tries again.
+ */
+export interface RunnerBuild {
+  /** Program and arguments, e.g. `["npm", "run", "build"]` (looked up in PATH). */
+  command: string[]
+  /** Working directory, relative to the host's (default: the host's). */
+  cwd?: string
+  /**
+   * `"missing"` (default): when the provider's runner file is absent; `"stale"`: also when a
+   * file under `watch` is newer than the runner (or the last build); `"always"`: once per manager.
+   */
+  when?: 'missing' | 'stale' | 'always'
+  /** Files or folders (walked, skipping node_modules and dot-folders), relative to `cwd`. */
+  watch?: string[]
+  /** Longest a build may run, ms (default 300000): then SIGTERM, SIGKILL after killGraceMs. */
+  timeoutMs?: number
+  /** Over the host's environment. */
+  env?: Record<string, string>
 }
 
 /** Stable error codes of `{ ok: false }` results. */

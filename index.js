@@ -74,6 +74,15 @@ function validateOptions(options) {
     }
     out.runnerNice = v
   }
+  if (options.runnerBuild !== undefined && options.runnerBuild !== null) {
+    const b = options.runnerBuild
+    if (typeof b !== 'object' || Array.isArray(b)) throw optionError('runnerBuild', 'an object', b)
+    if (!Array.isArray(b.command) || b.command.length === 0 || b.command.some((c) => typeof c !== 'string' || c === '')) {
+      throw optionError('runnerBuild.command', 'a non-empty array of non-empty strings', b.command)
+    }
+    // Field values (when, watch, timeoutMs, env) are checked by the addon (src/config.rs).
+    out.runnerBuildJson = JSON.stringify(b)
+  }
   if (options.limits !== undefined && options.limits !== null) {
     // The names and bounds are checked by the addon (src/resources.rs), the one place that knows them.
     if (typeof options.limits !== 'object' || Array.isArray(options.limits)) throw optionError('limits', 'an object', options.limits)

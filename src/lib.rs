@@ -7,6 +7,7 @@
 
 pub mod adapt;
 pub mod agent;
+pub mod build;
 pub mod config;
 pub mod env;
 pub mod error;

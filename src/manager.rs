@@ -7,11 +7,12 @@ use std::sync::{Arc, Mutex};
 
 use indexmap::IndexMap;
 
-use crate::agent::{Host, Session, Snapshot, spawning};
+use crate::agent::{Host, Launch, Session, Snapshot, spawning};
+use crate::build::{BuildJoin, Builder};
 use crate::config::ManagerConfig;
 use crate::env::build_clean_env;
 use crate::error::{ErrorCode, OpError};
-use crate::lifecycle::{LifecycleEvent, Reason};
+use crate::lifecycle::{ExitReason, LifecycleEvent, Reason};
 use crate::monitor::{self, Report, SamplerFigures, SamplerStats};
 use crate::outbox::{Outbox, lock};
 use crate::protocol::{self, StartOptions};
@@ -39,6 +40,7 @@ pub struct Shared {
     next_token: AtomicU64,
     sampler: SamplerStats,
     monitor_started: AtomicBool,
+    builder: Option<Arc<Builder>>,
 }
 
 impl Host for Shared {
@@ -86,13 +88,14 @@ impl Manager {
         supervise::prestart_spawner(cfg.runner_nice);
         Self {
             shared: Arc::new(Shared {
-                cfg,
                 outbox,
                 sessions: Mutex::new(IndexMap::new()),
                 disposed: AtomicBool::new(false),
                 next_token: AtomicU64::new(1),
                 sampler: SamplerStats::default(),
                 monitor_started: AtomicBool::new(false),
+                builder: cfg.runner_build.clone().map(Builder::new),
+                cfg,
             }),
             terminals: Arc::new(Terminals::default()),
         }
@@ -257,22 +260,23 @@ impl Manager {
                 "Claude CLI not found. Install Claude Code first.",
             ));
         }
-        let runner = match find_runner(&cfg.runner_roots, provider) {
-            RunnerLookup::Found(p) => p,
-            RunnerLookup::NotFound(tried) => {
-                let first = tried
-                    .first()
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_default();
-                let mut msg = format!("Runner not found: {first}");
-                if tried.len() > 1 {
-                    let rest: Vec<String> =
-                        tried[1..].iter().map(|p| p.display().to_string()).collect();
-                    msg.push_str(&format!(" (also tried: {})", rest.join(", ")));
-                }
-                return Err(OpError::new(ErrorCode::RunnerNotFound, msg));
-            }
+        let found = find_runner(&cfg.runner_roots, provider);
+        let runner = match &found {
+            RunnerLookup::Found(p) => Some(p.clone()),
+            RunnerLookup::NotFound(_) => None,
         };
+        // A build is waited for when one is due for this runner or one is running (it may be
+        // rewriting the runner right now).
+        let builder = self
+            .shared
+            .builder
+            .clone()
+            .filter(|b| b.needed(runner.as_deref()));
+        if builder.is_none()
+            && let RunnerLookup::NotFound(tried) = &found
+        {
+            return Err(OpError::new(ErrorCode::RunnerNotFound, not_found(tried)));
+        }
         if let Some(cwd) = &opts.cwd
             && !std::path::Path::new(cwd).is_dir()
         {
@@ -289,34 +293,54 @@ impl Manager {
             );
         }
         let env = build_clean_env(host_env, &extra, opts.claude_config_dir.as_deref());
-        let spec = SpawnSpec {
+        let plan = Plan {
             program: cfg.runtime.clone(),
-            args: vec![runner.display().to_string()],
             env,
             cwd: opts.cwd.as_ref().map(Into::into),
             nice: cfg.runner_nice,
         };
-        let command = format!("{} {}", spec.program, spec.args.join(" "));
         // Runtimes that cannot run are refused here, with the OS error, as a failed exec.
-        supervise::check_program(&spec.program).map_err(|e| {
+        supervise::check_program(&plan.program).map_err(|e| {
             OpError::new(
                 ErrorCode::SpawnFailed,
-                format!("Failed to spawn runner ({command}): {e}"),
+                format!("Failed to spawn runner ({}): {e}", plan.program),
             )
         })?;
-        // The fork/exec itself happens on the spawner thread: under load it can take tens of
-        // milliseconds, which must not stall the JS thread.
-        let spawned = supervise::spawn_async(spec);
+        let (launch, after_build) = match (&builder, runner) {
+            (None, Some(runner)) => {
+                // The fork/exec itself happens on the spawner thread: under load it can take
+                // tens of milliseconds, which must not stall the JS thread.
+                let (spawned, command) = plan.spawn(&runner);
+                (spawning(spawned, command), None)
+            }
+            _ => {
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                let launch: crate::agent::LaunchFuture = Box::pin(async move {
+                    rx.await.unwrap_or(Launch::Failed {
+                        error: "Runner build failed: the build task is gone".to_owned(),
+                        reason: ExitReason::BuildFailed,
+                    })
+                });
+                (launch, Some(tx))
+            }
+        };
         let token = self.shared.next_token.fetch_add(1, Ordering::Relaxed);
-        let (session, tasks) = Session::new(
-            id,
-            token,
-            provider,
-            spawning(spawned, command),
-            limits,
-            &*self.shared,
-        );
-        session.lifecycle(&*self.shared, &LifecycleEvent::Spawning);
+        let (session, tasks) = Session::new(id, token, provider, launch, limits, &*self.shared);
+        match (builder, after_build) {
+            (Some(b), Some(tx)) => {
+                session.lifecycle(&*self.shared, &LifecycleEvent::Building);
+                let join = b.build();
+                tokio::spawn(launch_after_build(
+                    join,
+                    session.clone(),
+                    self.host(),
+                    provider.to_owned(),
+                    plan,
+                    tx,
+                ));
+            }
+            _ => session.lifecycle(&*self.shared, &LifecycleEvent::Spawning),
+        }
         let query = protocol::build_query(id, prompt, &opts, &extra);
         // The queue is fresh and empty, so this cannot be refused.
         let _ = session.send_initial(query);
@@ -389,6 +413,9 @@ impl Manager {
 
     /// SIGKILLs every live runner group at once, synchronously (the host is going away).
     pub fn kill_all_now(&self) {
+        if let Some(b) = &self.shared.builder {
+            b.kill_now();
+        }
         for s in lock(&self.shared.sessions).values() {
             s.kill_now(&*self.shared);
         }
@@ -401,6 +428,9 @@ impl Manager {
     /// many runners were still alive.
     pub fn begin_dispose(&self) -> usize {
         self.shared.disposed.store(true, Ordering::SeqCst);
+        if let Some(b) = &self.shared.builder {
+            b.cancel();
+        }
         let sessions: Vec<Arc<Session>> = lock(&self.shared.sessions).values().cloned().collect();
         let mut live = 0;
         for s in sessions {
@@ -446,6 +476,106 @@ impl Manager {
             .map(|s| (s.key.id.clone(), s.pid()))
             .collect()
     }
+}
+
+/// `Runner not found: <first> (also tried: …)`.
+fn not_found(tried: &[std::path::PathBuf]) -> String {
+    let first = tried
+        .first()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    let mut msg = format!("Runner not found: {first}");
+    if tried.len() > 1 {
+        let rest: Vec<String> = tried[1..].iter().map(|p| p.display().to_string()).collect();
+        msg.push_str(&format!(" (also tried: {})", rest.join(", ")));
+    }
+    msg
+}
+
+/// How a session's runner is started, once its script is known.
+struct Plan {
+    program: String,
+    env: Vec<(String, String)>,
+    cwd: Option<std::path::PathBuf>,
+    nice: u8,
+}
+
+impl Plan {
+    /// Spawns the runner `runner` on the spawner thread; also gives the command line.
+    fn spawn(
+        &self,
+        runner: &std::path::Path,
+    ) -> (
+        tokio::sync::oneshot::Receiver<std::io::Result<supervise::Spawned>>,
+        String,
+    ) {
+        let spec = SpawnSpec {
+            program: self.program.clone(),
+            args: vec![runner.display().to_string()],
+            env: self.env.clone(),
+            cwd: self.cwd.clone(),
+            nice: self.nice,
+        };
+        let command = format!("{} {}", spec.program, spec.args.join(" "));
+        (supervise::spawn_async(spec), command)
+    }
+}
+
+/// Waits for the runner build, reports it, then looks the runner up again and spawns it —
+/// unless the session was stopped or removed meanwhile.
+async fn launch_after_build(
+    join: BuildJoin,
+    session: Arc<Session>,
+    host: Arc<dyn Host>,
+    provider: String,
+    plan: Plan,
+    tx: tokio::sync::oneshot::Sender<Launch>,
+) {
+    let result = join.await;
+    let outcome = match &*result {
+        Ok(ok) => {
+            session.lifecycle(
+                &*host,
+                &LifecycleEvent::Built {
+                    duration_ms: u64::try_from(ok.duration.as_millis()).unwrap_or(u64::MAX),
+                },
+            );
+            None
+        }
+        Err(f) => {
+            session.lifecycle(
+                &*host,
+                &LifecycleEvent::BuildFailed {
+                    error: f.message(),
+                    output: f.output.clone(),
+                },
+            );
+            Some(f.message())
+        }
+    };
+    if session.stop_requested() {
+        let _ = tx.send(Launch::Cancelled);
+        return;
+    }
+    if let Some(error) = outcome {
+        let _ = tx.send(Launch::Failed {
+            error,
+            reason: ExitReason::BuildFailed,
+        });
+        return;
+    }
+    let launch = match find_runner(&host.cfg().runner_roots, &provider) {
+        RunnerLookup::Found(runner) => {
+            session.lifecycle(&*host, &LifecycleEvent::Spawning);
+            let (spawned, command) = plan.spawn(&runner);
+            spawning(spawned, command).await
+        }
+        RunnerLookup::NotFound(tried) => Launch::Failed {
+            error: format!("{} (after the runner build)", not_found(&tried)),
+            reason: ExitReason::BuildFailed,
+        },
+    };
+    let _ = tx.send(launch);
 }
 
 /// One sampling pass over the manager's sessions and terminals on the blocking pool.

@@ -310,6 +310,11 @@ impl Session {
         self.started_at
     }
 
+    /// Whether a stop or remove has been asked for.
+    pub fn stop_requested(&self) -> bool {
+        lock(&self.state).stop_requested
+    }
+
     /// How long the session has been `done` without a new prompt, if it is.
     pub fn idle_ms(&self, now: u64) -> Option<u64> {
         let s = lock(&self.state);

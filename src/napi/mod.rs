@@ -61,6 +61,8 @@ pub struct NativeOptions {
     pub limits_json: Option<String>,
     /// Sampling interval, ms (0: only on request).
     pub resource_sample_ms: Option<f64>,
+    /// The runner build step, JSON text.
+    pub runner_build_json: Option<String>,
 }
 
 /// `{ ok, error?, code? }`.
@@ -265,6 +267,7 @@ impl NativeManager {
             cwd: options.cwd,
             limits_json: options.limits_json,
             resource_sample_ms: ms(options.resource_sample_ms),
+            runner_build_json: options.runner_build_json,
         };
         let cfg = ManagerConfig::resolve(opts, &host_env)
             .map_err(|m| Error::new(Status::InvalidArg, m))?;

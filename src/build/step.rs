@@ -1,0 +1,437 @@
+//! Running one build: spawn, output tail, timeout, cancel, exit, sweep — the process side
+//! entirely through `crate::supervise`, as for an agent session.
+
+use std::fmt;
+use std::io;
+use std::os::fd::OwnedFd;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use nix::sys::signal::Signal;
+use tokio::io::AsyncReadExt;
+use tokio::net::unix::pipe;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use super::BuildSpec;
+use super::tail::{OutputTail, Stream};
+use crate::outbox::lock;
+use crate::status::ExitKind;
+use crate::supervise::{self, Control, Escalation, SpawnSpec, Spawned, Why};
+
+/// Size of one read of the build's stdout or stderr.
+const READ_CHUNK: usize = 64 * 1024;
+
+/// A build that exited with code 0.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildOk {
+    /// From the start of the build (before the spawn) to its end (output drained).
+    pub duration: Duration,
+    /// The tail of its output (see [`OutputTail`]).
+    pub output: String,
+}
+
+/// Why a build failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BuildError {
+    /// It could not be started: empty command, program not found or not executable,
+    /// working directory missing, or the OS refused the spawn. The text says which.
+    Spawn(String),
+    /// It ended by itself, but not with code 0: the exit code, or the name of the signal
+    /// (`"SIGSEGV"`) that killed it.
+    Exit {
+        /// Exit code, when it exited.
+        code: Option<i32>,
+        /// Signal name, when a signal killed it.
+        signal: Option<String>,
+    },
+    /// It ran longer than [`BuildSpec::timeout`] (the duration here) and was ended.
+    TimedOut(Duration),
+    /// [`super::Builder::cancel`] or [`super::Builder::kill_now`] ended it (or kept it from
+    /// starting).
+    Cancelled,
+    /// The task running the build ended without a result (a bug, or the runtime shutting
+    /// down); its process group was killed.
+    Internal(String),
+}
+
+impl BuildError {
+    /// A stable name of the kind of failure, for JS to branch on: `"spawn"`, `"exit"`,
+    /// `"timeout"`, `"cancelled"` or `"internal"`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            BuildError::Spawn(_) => "spawn",
+            BuildError::Exit { .. } => "exit",
+            BuildError::TimedOut(_) => "timeout",
+            BuildError::Cancelled => "cancelled",
+            BuildError::Internal(_) => "internal",
+        }
+    }
+}
+
+impl fmt::Display for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BuildError::Spawn(text) | BuildError::Internal(text) => f.write_str(text),
+            BuildError::Exit {
+                code: Some(code), ..
+            } => write!(f, "exit code {code}"),
+            BuildError::Exit {
+                signal: Some(sig), ..
+            } => write!(f, "killed by {sig}"),
+            BuildError::Exit { .. } => f.write_str("exited abnormally"),
+            BuildError::TimedOut(after) => write!(f, "timed out after {} ms", after.as_millis()),
+            BuildError::Cancelled => f.write_str("cancelled"),
+        }
+    }
+}
+
+/// A build that failed, with what it printed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildFailure {
+    /// Why.
+    pub error: BuildError,
+    /// The tail of its output (at most [`super::BUILD_OUTPUT_TAIL`] bytes); empty when it
+    /// never ran.
+    pub output: String,
+    /// The last line with something in it (see [`OutputTail::last_line`]); empty when none.
+    pub last_line: String,
+    /// From the start of the build to its failure.
+    pub duration: Duration,
+}
+
+impl BuildFailure {
+    /// The message for the user: `Runner build failed: <last line of output>`, since a
+    /// build's own last words (a compiler error) say more than its exit code. Without output,
+    /// the [`BuildError`] described instead (`exit code 2`, the spawn error). A timeout or a
+    /// cancel always says so, with the last line after it: the output of a build that was
+    /// ended is rarely the reason.
+    pub fn message(&self) -> String {
+        let line = &self.last_line;
+        match &self.error {
+            BuildError::TimedOut(_) | BuildError::Cancelled if !line.is_empty() => {
+                format!("Runner build failed: {} (last output: {line})", self.error)
+            }
+            BuildError::Exit { .. } if !line.is_empty() => format!("Runner build failed: {line}"),
+            error => format!("Runner build failed: {error}"),
+        }
+    }
+
+    fn new(error: BuildError, tail: OutputTail, started: Instant) -> Self {
+        let last_line = tail.last_line();
+        Self {
+            error,
+            output: tail.into_string(),
+            last_line,
+            duration: started.elapsed(),
+        }
+    }
+}
+
+impl fmt::Display for BuildFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message())
+    }
+}
+
+impl std::error::Error for BuildFailure {}
+
+/// The build process as its owner sees it while it runs.
+#[derive(Debug, Default)]
+struct Proc {
+    /// Pid (and process group id); 0 until spawned.
+    pid: i32,
+    /// Set, under the lock, when the build is reaped: from then on its pid may be reused.
+    reaped: bool,
+    /// Cancel or kill asked for before the reap: the result is [`BuildError::Cancelled`].
+    cancelled: bool,
+}
+
+/// What the owner of a running build (the builder) holds to end it.
+#[derive(Debug)]
+pub(super) struct Handle {
+    proc_: Mutex<Proc>,
+    ctrl: mpsc::UnboundedSender<Control>,
+}
+
+impl Handle {
+    /// A handle and the receiving end [`run`] takes.
+    pub(super) fn new() -> (Self, mpsc::UnboundedReceiver<Control>) {
+        let (ctrl, rx) = mpsc::unbounded_channel();
+        (
+            Self {
+                proc_: Mutex::new(Proc::default()),
+                ctrl,
+            },
+            rx,
+        )
+    }
+
+    /// SIGTERM to the group now, SIGKILL after the kill grace; the build fails as cancelled.
+    /// Does nothing once the build is reaped (its result stands).
+    pub(super) fn cancel(&self) {
+        self.end(Control::Kill, false);
+    }
+
+    /// SIGKILL to the group now, synchronously, if spawned and not reaped; a build still being
+    /// spawned is killed as soon as it exists. The build fails as cancelled.
+    pub(super) fn kill_now(&self) {
+        self.end(Control::KillWith(Signal::SIGKILL), true);
+    }
+
+    /// The build's pid while it runs (spawned, not reaped).
+    pub(super) fn pid(&self) -> Option<i32> {
+        let p = lock(&self.proc_);
+        (p.pid > 0 && !p.reaped).then_some(p.pid)
+    }
+
+    /// Marks the build cancelled and asks its supervisor for `request`; with `at_once`, also
+    /// SIGKILLs the group from this thread.
+    fn end(&self, request: Control, at_once: bool) {
+        // The lock is held while signalling, and the reap happens under it: the pid (the group
+        // id) is still reserved by our unreaped child here, so this cannot hit an unrelated
+        // group. Pid 0 means not spawned yet (killpg(0) would hit our own group): the queued
+        // request ends it right after the spawn, and the death signal and the watchdog cover
+        // a host that exits first.
+        let mut p = lock(&self.proc_);
+        if p.reaped {
+            return;
+        }
+        p.cancelled = true;
+        if at_once && p.pid > 0 {
+            let _ = supervise::signal_group(p.pid, Signal::SIGKILL);
+        }
+        let _ = self.ctrl.send(request);
+    }
+
+    fn is_cancelled(&self) -> bool {
+        lock(&self.proc_).cancelled
+    }
+}
+
+/// Runs the build of `spec` to its end; `handle` ends it early (its `ctrl` pairs with `ctrl`).
+/// Must run inside a tokio runtime with I/O and time enabled.
+pub(super) async fn run(
+    spec: &BuildSpec,
+    handle: &Handle,
+    mut ctrl: mpsc::UnboundedReceiver<Control>,
+) -> Result<BuildOk, BuildFailure> {
+    let started = Instant::now();
+    let command = spec.command_line();
+    let fail = |error, tail| Err(BuildFailure::new(error, tail, started));
+    let program = match program(spec) {
+        Ok(p) => p,
+        Err(text) => return fail(BuildError::Spawn(text), OutputTail::new()),
+    };
+    if handle.is_cancelled() {
+        return fail(BuildError::Cancelled, OutputTail::new());
+    }
+    let spawned = supervise::spawn_async(SpawnSpec {
+        program,
+        args: spec.command.get(1..).unwrap_or_default().to_vec(),
+        env: spec.env.clone(),
+        cwd: spec.cwd.clone(),
+        nice: 0,
+    })
+    .await;
+    let spawned = match spawned {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => {
+            let text = format!("could not start `{command}`: {e}");
+            return fail(BuildError::Spawn(text), OutputTail::new());
+        }
+        Err(_) => {
+            let text = "could not start the build: the spawner thread is gone".to_owned();
+            return fail(BuildError::Spawn(text), OutputTail::new());
+        }
+    };
+    let Spawned {
+        mut child,
+        pid,
+        stdin,
+        stdout,
+        stderr,
+    } = spawned;
+    // A build reads nothing from us: end-of-file at once, rather than a tool that waits for
+    // a prompt's answer until the timeout.
+    drop(stdin);
+    lock(&handle.proc_).pid = pid;
+    crate::watchdog::global().register(pid);
+    tracing::info!(pid, command = %command, "runner build started");
+
+    let tail = Arc::new(Mutex::new(OutputTail::new()));
+    let mut reader = tokio::spawn(read_output(stdout, stderr, tail.clone()));
+
+    // The timeout is the escalation's stop grace, armed from the start: SIGTERM at the
+    // deadline, SIGKILL a kill grace later, and a cancel (Control::Kill) overrides it, all
+    // with the one set of timers `supervise` already runs.
+    let mut escalation = Escalation::new(spec.timeout, spec.kill_grace, Signal::SIGTERM);
+    escalation.control(Control::Stop, started);
+    let mut timed_out = false;
+    // The exit is watched directly (a pidfd or kqueue for the build's few seconds), not after
+    // end-of-file as for sessions: a build's background helper may hold the pipes open.
+    let exited = supervise::wait_exited(pid);
+    let supervised = supervise::supervise(exited, &mut ctrl, &mut escalation, |sig, why| {
+        // The stop grace is the timeout; every other signal is a cancel or its SIGKILL.
+        if why == Why::StopGrace {
+            timed_out = true;
+        }
+        if let Err(e) = supervise::signal_group(pid, sig) {
+            tracing::warn!(pid, error = %e, "signalling the build group failed");
+        }
+    })
+    .await;
+    if let Err(e) = supervised {
+        // Without an exit to wait for, the reap below would block until one: make it come.
+        tracing::warn!(pid, error = %e, "waiting for the build failed; killing it");
+        let _ = supervise::signal_group(pid, Signal::SIGKILL);
+    }
+
+    // Exited but not reaped: the pid, which is the group id, is still reserved, so the group
+    // signal cannot hit an unrelated process. Whatever the build left behind (a watcher, a
+    // compile server) is an orphan-to-be of a supervised child: ask it to go.
+    let leftovers = supervise::signal_group(pid, Signal::SIGTERM).unwrap_or(false);
+    let (kind, cancelled) = {
+        let mut p = lock(&handle.proc_);
+        let kind = match supervise::reap(&mut child) {
+            Ok(k) => k,
+            Err(e) => {
+                tracing::warn!(pid, error = %e, "reaping the build failed");
+                ExitKind::Code(-1)
+            }
+        };
+        p.reaped = true;
+        (kind, p.cancelled)
+    };
+    if leftovers {
+        tokio::spawn(supervise::sweep_group(pid, spec.kill_grace));
+    } else {
+        crate::watchdog::global().unregister(pid);
+    }
+
+    // What it printed just before exiting is still in the pipes. Bounded, because a process
+    // outside the group may hold them open.
+    let drain_limit = spec.kill_grace + Duration::from_secs(1);
+    if tokio::time::timeout(drain_limit, &mut reader)
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            pid,
+            "build output still open {drain_limit:?} after it exited; closing it"
+        );
+        reader.abort();
+    }
+    let mut tail = std::mem::take(&mut *lock(&tail));
+    tail.finish();
+
+    let error = if cancelled {
+        Some(BuildError::Cancelled)
+    } else if timed_out {
+        Some(BuildError::TimedOut(spec.timeout))
+    } else {
+        match kind {
+            ExitKind::Code(0) => None,
+            ExitKind::Code(code) => Some(BuildError::Exit {
+                code: Some(code),
+                signal: None,
+            }),
+            ExitKind::Signal(sig) => Some(BuildError::Exit {
+                code: None,
+                signal: Some(crate::status::signal_name(sig)),
+            }),
+        }
+    };
+    match error {
+        None => {
+            let ok = BuildOk {
+                duration: started.elapsed(),
+                output: tail.into_string(),
+            };
+            tracing::info!(
+                pid,
+                ms = u64::try_from(ok.duration.as_millis()).unwrap_or(u64::MAX),
+                "runner build succeeded"
+            );
+            Ok(ok)
+        }
+        Some(error) => {
+            let failure = BuildFailure::new(error, tail, started);
+            if failure.error == BuildError::Cancelled {
+                tracing::info!(pid, "runner build cancelled");
+            } else {
+                tracing::warn!(pid, "{}", failure.message());
+            }
+            Err(failure)
+        }
+    }
+}
+
+/// The program to spawn: resolved through the `PATH` of the build's environment (the last
+/// `PATH` entry, as `execve` would see it); a relative path with a `/` is taken from the
+/// build's working directory (where a shell in that folder would find it), never from the
+/// host's. The error is the text of a [`BuildError::Spawn`].
+fn program(spec: &BuildSpec) -> Result<String, String> {
+    let Some(program) = spec.command.first().filter(|p| !p.is_empty()) else {
+        return Err("the build command is empty".to_owned());
+    };
+    if let Some(cwd) = &spec.cwd
+        && !cwd.is_dir()
+    {
+        return Err(format!(
+            "the build's working directory does not exist: {}",
+            cwd.display()
+        ));
+    }
+    let program = match &spec.cwd {
+        Some(cwd) if program.contains('/') && Path::new(program).is_relative() => {
+            cwd.join(program).to_string_lossy().into_owned()
+        }
+        _ => program.clone(),
+    };
+    let path = spec
+        .env
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "PATH")
+        .map(|(_, v)| v.as_str());
+    supervise::resolve_program(&program, path).map_err(|e| {
+        if !program.contains('/') && e.kind() == io::ErrorKind::NotFound {
+            format!("`{program}` not found in the build's PATH")
+        } else {
+            format!("cannot run `{program}`: {e}")
+        }
+    })
+}
+
+/// Reads the build's stdout and stderr to their ends, at once, into `tail`: a build blocks
+/// when either pipe fills, so both are always read, and all of it, whatever is kept.
+async fn read_output(stdout: OwnedFd, stderr: OwnedFd, tail: Arc<Mutex<OutputTail>>) {
+    tokio::join!(
+        pump(stdout, Stream::Stdout, &tail),
+        pump(stderr, Stream::Stderr, &tail)
+    );
+}
+
+async fn pump(fd: OwnedFd, stream: Stream, tail: &Mutex<OutputTail>) {
+    let mut rx = match pipe::Receiver::from_owned_fd(fd) {
+        Ok(rx) => rx,
+        Err(e) => {
+            tracing::warn!(?stream, error = %e, "build output pipe unusable");
+            return;
+        }
+    };
+    let mut buf = vec![0u8; READ_CHUNK];
+    loop {
+        match rx.read(&mut buf).await {
+            Ok(0) => break,
+            Ok(n) => lock(tail).push(stream, &buf[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                tracing::debug!(?stream, error = %e, "reading build output failed");
+                break;
+            }
+        }
+    }
+}
