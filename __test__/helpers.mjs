@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createRequire } from 'node:module'
+import { stateOf } from './proc.mjs'
 
 const require = createRequire(import.meta.url)
 export const { SidecarManager } = require('../index.js')
@@ -36,6 +37,7 @@ export function recordedPids() {
       const rec = JSON.parse(readFileSync(join(pidDir, f), 'utf8'))
       if (rec.runner) pids.push(rec.runner)
       if (rec.grandchild) pids.push(rec.grandchild)
+      if (Array.isArray(rec.children)) pids.push(...rec.children)
     } catch {}
   }
   return pids
@@ -48,27 +50,12 @@ export function isAlive(pid) {
     return e.code === 'EPERM'
   }
   // A zombie still answers signal 0: count it as dead (it is no longer running).
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z'
-  } catch {
-    return false
-  }
+  const state = stateOf(pid)
+  return state !== null && state !== 'Z'
 }
 
-/** Live processes of session `sid` (by session id, not process group: a terminal's jobs), from /proc. */
-export function sessionMembers(sid) {
-  const out = []
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8')
-      const [state, , , session] = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      if (Number(session) === sid && state !== 'Z') out.push(Number(name))
-    } catch {}
-  }
-  return out
-}
+/** Live processes of session `sid` (by session id, not process group: a terminal's jobs). */
+export { sessionMembers } from './proc.mjs'
 
 /** Disposes every manager made by `makeManager`, then kills (by pid) and reports survivors. */
 export async function teardown() {

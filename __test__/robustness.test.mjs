@@ -1,9 +1,10 @@
 // Bad input of every kind: a clear error, nothing else lost, the host never crashes.
 import { describe, it, expect } from 'vitest'
-import { mkdtempSync, mkdirSync, writeFileSync, chmodSync, readFileSync } from 'node:fs'
+import { mkdtempSync, mkdirSync, writeFileSync, chmodSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { makeManager, collect, recordedPids, isAlive, waitFor, untilExited, script, started, stopped, ev, NODE, FAKE_CLAUDE } from './helpers.mjs'
+import { rssMB } from './proc.mjs'
 
 const turn = (sid, extra = []) => [started(sid), ...extra, stopped(sid)]
 const text = (t) => ev({ type: 'assistant', uuid: t, message: { content: [{ type: 'text', text: t }] } })
@@ -16,10 +17,6 @@ function runnerRoot(files) {
     writeFileSync(join(root, 'sidecar', 'dist', `${name}-runner.mjs`), body)
   }
   return root
-}
-
-function rssMB() {
-  return Number(readFileSync('/proc/self/status', 'utf8').match(/VmRSS:\s+(\d+)/)[1]) / 1024
 }
 
 describe('runner output', () => {

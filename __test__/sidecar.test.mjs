@@ -1,11 +1,12 @@
 import { describe, it, expect, vi } from 'vitest'
-import { mkdtempSync, writeFileSync, chmodSync, readFileSync } from 'node:fs'
+import { mkdtempSync, writeFileSync, chmodSync } from 'node:fs'
 import { tmpdir, getPriority } from 'node:os'
 import { join } from 'node:path'
 import {
   SidecarManager, makeManager, collect, recordedPids, isAlive, waitFor,
   untilExited, script, started, stopped, ev, RUNNER_ROOT, FAKE_CLAUDE, NODE,
 } from './helpers.mjs'
+import { niceOf } from './proc.mjs'
 
 const turn = (sid, extra = []) => [started(sid), ...extra, stopped(sid)]
 
@@ -208,10 +209,13 @@ describe('long texts', () => {
 })
 
 describe('runner priority', () => {
-  // Field 19 of /proc/<pid>/stat; the command name before it is parenthesised.
-  const niceOf = (pid) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[16])
-
-  it.runIf(process.platform === 'linux')('runners and their children run runnerNice steps below the app (default 10)', async () => {
+  // Only Linux has a per-thread nice value to give the spawner thread; elsewhere runnerNice is
+  // documented to do nothing (README, Platforms), and lowering it must not lower the app.
+  const lowers = process.platform === 'linux'
+  const title = lowers
+    ? 'runners and their children run runnerNice steps below the app (default 10)'
+    : `runnerNice does nothing on ${process.platform}: runners and their children keep the app's priority`
+  it(title, async () => {
     const app = getPriority()
     for (const [opts, steps] of [[{}, 10], [{ runnerNice: 0 }, 0], [{ runnerNice: 3 }, 3], [{ runnerNice: 19 }, 19]]) {
       const m = makeManager(opts)
@@ -224,7 +228,7 @@ describe('runner priority', () => {
       await waitFor(() => mine().length === 2, 'runner and grandchild pids')
       const { pid: runner } = m.getSession(id)
       const grandchild = mine().find((p) => p !== runner)
-      const want = Math.min(app + steps, 19)
+      const want = lowers ? Math.min(app + steps, 19) : app
       expect([niceOf(runner), niceOf(grandchild)]).toEqual([want, want])
       m.removeSession(id)
       await waitFor(() => !isAlive(runner) && !isAlive(grandchild), 'runner and grandchild gone', 5000)

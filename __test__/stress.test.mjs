@@ -1,15 +1,13 @@
 // Load: a 500 MB flood to a slow callback (backpressure), and 200 concurrent sessions.
 import { describe, it, expect } from 'vitest'
-import { mkdtempSync, mkdirSync, copyFileSync, readdirSync, readFileSync } from 'node:fs'
+import { mkdtempSync, mkdirSync, copyFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { makeManager, collect, waitFor, script, started, stopped, FIXTURES } from './helpers.mjs'
+import { rssMB, fdCount as fds, threadCount as threads } from './proc.mjs'
 
-const rssMB = () => Number(readFileSync('/proc/self/status', 'utf8').match(/VmRSS:\s+(\d+)/)[1]) / 1024
 /** RSS outside the JS heap (the addon's buffers live there), in MB. */
 const nativeMB = () => rssMB() - process.memoryUsage().heapTotal / 1048576
-const fds = () => readdirSync('/proc/self/fd').length
-const threads = () => readdirSync('/proc/self/task').length
 const busy = (ms) => {
   const end = performance.now() + ms
   while (performance.now() < end);

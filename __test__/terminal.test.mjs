@@ -1,7 +1,7 @@
 // Terminal sessions through the public API, on Node and on Bun (the same file runs on both).
 import { describe, it, expect, afterEach } from 'vitest'
-import { readdirSync, readlinkSync } from 'node:fs'
 import { makeManager, collect, script, started, stopped, waitFor, isAlive, sessionMembers } from './helpers.mjs'
+import { fdTargets, fdCount, threadCount } from './proc.mjs'
 
 /** Session ids of terminals opened by the current test: none may have a process left after it. */
 const sessions = new Set()
@@ -121,14 +121,9 @@ describe('terminals: the PTY and its environment', () => {
     const rec = collect(m, 's')
     await rec.untilStatus('running')
     const pid = await waitFor(() => m.getSession('s').pid, 'runner pid')
-    const targets = readdirSync(`/proc/${pid}/fd`).map((fd) => {
-      try {
-        return readlinkSync(`/proc/${pid}/fd/${fd}`)
-      } catch {
-        return ''
-      }
-    })
-    expect(targets.filter((t) => t.includes('ptmx') || t.includes('/dev/pts'))).toEqual([])
+    // A master is /dev/ptmx on both systems; slaves are /dev/pts/N on Linux, /dev/ttysN on macOS.
+    const pty = (t) => t.includes('ptmx') || t.includes('/dev/pts') || (process.platform === 'darwin' && t.startsWith('/dev/ttys'))
+    expect(fdTargets(pid).filter(pty)).toEqual([])
     m.removeSession('s')
     r.t.kill()
     await r.exited
@@ -312,25 +307,24 @@ describe('terminals: refusals', () => {
 })
 
 describe('terminals: scale', () => {
-  const count = (dir) => readdirSync(dir).length
   it('200 open terminals: no thread per terminal, at most 3 descriptors each, all back after closing', async () => {
     const m = makeManager()
     // Warm up: the runtime's threads and the spawner exist before the baseline is taken.
     const warm = m.openTerminal('warm', sh('exit 0'))
     await new Promise((resolve) => warm.onExit(resolve))
-    const fds0 = count('/proc/self/fd')
-    const threads0 = count('/proc/self/task')
+    const fds0 = fdCount()
+    const threads0 = threadCount()
     const terms = []
     for (let i = 0; i < 200; i++) terms.push(m.openTerminal(`t${i}`, sh('echo up; exec sleep 60')))
     await waitFor(() => terms.every((t) => t.pid > 0 && t.info().bytesIn > 0), 'all 200 running', 30_000)
     for (const t of terms) sessions.add(t.pid)
-    const fds = count('/proc/self/fd') - fds0
-    const threads = count('/proc/self/task') - threads0
+    const fds = fdCount() - fds0
+    const threads = threadCount() - threads0
     await Promise.all(terms.map((t) => t.close()))
-    await waitFor(() => count('/proc/self/fd') <= fds0, 'descriptors back', 10_000)
+    await waitFor(() => fdCount() <= fds0, 'descriptors back', 10_000)
     expect(fds / 200).toBeLessThanOrEqual(3)
     expect(threads).toBeLessThanOrEqual(2)
-    expect(count('/proc/self/task')).toBeLessThanOrEqual(threads0 + 2)
+    expect(threadCount()).toBeLessThanOrEqual(threads0 + 2)
   })
 })
 

@@ -3,6 +3,11 @@
 import { SidecarManager } from '../index.js'
 import type {
   AgentMessage,
+  LifecycleEvent,
+  Limits,
+  ResourceReport,
+  Resources,
+  StopReason,
   CostContent,
   ManagerDescription,
   ProviderId,
@@ -45,6 +50,26 @@ manager.removeSession('s1') satisfies void
 const done: Promise<void> = tuned.dispose()
 console.log(first, pid, d.state, done)
 
+// Lifecycle events are a discriminated union; resources and limits are typed.
+const lifecycleSub = manager.onLifecycle((e: LifecycleEvent) => {
+  if (e.kind === 'spawned') e.pid satisfies number
+  if (e.kind === 'exited') e.reason satisfies 'exit' | StopReason | 'spawn-failed' | 'build-failed'
+  if (e.kind === 'limit') e.limit satisfies keyof Limits
+  if (e.kind === 'build-failed') e.output satisfies string
+})
+lifecycleSub.dispose()
+manager.onLifecycle('s1', (e) => e.at satisfies number).dispose()
+const costs: ResourceReport = manager.resources()
+costs.top.map((c) => `${c.id} ${c.kind} ${c.rssBytes} ${c.cpuMs}`)
+const sampled: Promise<ResourceReport> = manager.sampleResources()
+const own: Resources | undefined = info?.resources
+new SidecarManager({ resourceSampleMs: 1000, limits: { maxRssBytes: 2e9, maxIdleMs: 600_000 }, runnerBuild: { command: ['npm', 'run', 'build'], when: 'stale', watch: ['src'] } })
+manager.startSession('s2', 'codex', 'hi', { limits: { maxRuntimeMs: 60_000 } })
+console.log(sampled, own)
+// @ts-expect-error: unknown limits are refused
+manager.startSession('s3', 'codex', 'hi', { limits: { maxRss: 1 } })
+// @ts-expect-error: lifecycle kinds are a closed set
+manager.onLifecycle((e) => e.kind === 'started')
 // @ts-expect-error: status strings are a closed set
 const bad: SessionStatus = 'stopped'
 // @ts-expect-error: options are typed

@@ -204,6 +204,12 @@ const hardTimer = setTimeout(() => {
   process.exit(1)
 }, HARD_TIMEOUT_MS)
 
+// One line per lifecycle event: what happens to each runner process, in order with its output.
+manager.onLifecycle((e) => {
+  const { id, kind, at, source, ...fields } = e
+  const rest = Object.entries(fields).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ')
+  say(`[${id}] lifecycle ${kind}${rest ? ` ${rest}` : ''}`)
+})
 say(`SidecarManager demo on ${isBun ? `Bun ${process.versions.bun}` : `Node ${process.version}`}, runners under ${path.join(here, 'runners')}`)
 for (const p of plan) {
   track.set(p.id, {
