@@ -61,10 +61,13 @@ const SESSION_KILL: &str = r#"kill_sessions() {
 }
 "#;
 
-/// `kill_sessions SIG`: macOS has no /proc; its pkill matches by session id (`-s`).
+/// `kill_sessions SIG`: macOS has no /proc, and no tool there lists processes by session id
+/// (Apple's pkill/pgrep are built without `-s`; ps's `sess` is an unfilled kernel pointer).
+/// So the session leader's process group (its pgid is the session id) is signalled; jobs in
+/// other groups get the PTY hangup the kernel sends when the host's master closes.
 #[cfg(target_os = "macos")]
 const SESSION_KILL: &str = r#"kill_sessions() {
-  for s in $sessions; do /usr/bin/pkill "-$1" -s "$s" 2>/dev/null; done
+  for s in $sessions; do kill "-$1" "-$s" 2>/dev/null; done
 }
 "#;
 
