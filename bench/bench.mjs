@@ -36,11 +36,21 @@ const SCENARIOS = {
   spawn: { kind: 'spawn', about: '30 sessions started one after another', count: 30 },
   stop: { kind: 'stop', about: '20 sessions ignoring stop + SIGTERM, with a grandchild', count: 20 },
   idle: { kind: 'idle', about: '100 idle sessions', count: 100 },
+  // 200 sessions whose runner keeps 4 `sleep` children: 1 000 processes for the resource
+  // sampler, at the manager's default resourceSampleMs (2000), watched for windowMs.
+  sampling: { kind: 'sampling', about: '200 sessions x 5 processes, resourceSampleMs 2000, 20 s', count: 200, children: 4, windowMs: 20_000, manager: { resourceSampleMs: 2000 } },
+  // The same with the sampler off: the host CPU it leaves behind, for comparison (not in the default set).
+  'sampling-off': { kind: 'sampling', about: 'as sampling, resourceSampleMs 0', count: 200, children: 4, windowMs: 20_000, manager: { resourceSampleMs: 0 }, extra: true },
 }
+const DEFAULT_SCENARIOS = Object.keys(SCENARIOS).filter((name) => !SCENARIOS[name].extra)
+
+// The resource sampler's budget (issue 11): sampling 200 sessions x 5 processes every 2 s
+// costs under 1 % of one core.
+const SAMPLER_BUDGET_PCT = 1
 
 // Correctness counters are combined across runs with max (one bad run must show);
 // everything else numeric with the median.
-const WORST_OF = new Set(['lost', 'outOfOrder', 'leaked', 'sweptAfterExit', 'runnersAlive', 'grandchildrenAlive', 'runnersDied'])
+const WORST_OF = new Set(['lost', 'outOfOrder', 'leaked', 'sweptAfterExit', 'runnersAlive', 'grandchildrenAlive', 'runnersDied', 'readyMissing', 'notUp'])
 
 const now = () => performance.now()
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -49,7 +59,8 @@ const round = (x, digits = 1) => (typeof x === 'number' && Number.isFinite(x) ? 
 // ─── command line ────────────────────────────────────────────────────────────
 
 const USAGE = `usage: bench.mjs [--scenario LIST|all] [--runs N] [--json] [--timeout S]
-  --scenario LIST  comma-separated: ${Object.keys(SCENARIOS).join(', ')}, terminal (default: all)
+  --scenario LIST  comma-separated: ${Object.keys(SCENARIOS).join(', ')}, terminal, or all
+                   (default: all but ${Object.keys(SCENARIOS).filter((n) => SCENARIOS[n].extra).join(', ')})
                    terminal = the terminal scenarios of bench/terminal.mjs, against its peers
   --runs N         run every scenario N times and report medians (default 1)
   --json           one JSON line per scenario on stdout (the tables go to stderr)
@@ -58,7 +69,7 @@ const USAGE = `usage: bench.mjs [--scenario LIST|all] [--runs N] [--json] [--tim
   --runner-nice N  the manager's runnerNice option, 0-19 (default: the manager's default, 10)`
 
 function parseArgs(argv) {
-  const args = { scenarios: Object.keys(SCENARIOS), terminal: true, runs: 1, json: false, timeout: 60, scale: 1 }
+  const args = { scenarios: DEFAULT_SCENARIOS, terminal: true, runs: 1, json: false, timeout: 60, scale: 1 }
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]
     const value = () => (i + 1 < argv.length ? argv[++i] : fail(`${flag} needs a value`))
@@ -304,6 +315,8 @@ function combine(name, runs) {
       row[key] = same ? values[0] : values
     }
   }
+  // The verdict follows the combined (median) figure, not a list of the runs' verdicts.
+  if (typeof row.samplerPctOfCore === 'number') row.budget = row.samplerPctOfCore < SAMPLER_BUDGET_PCT ? 'PASS' : 'FAIL'
   if (runs.length > 1) row.perRun = runs
   return row
 }
@@ -335,6 +348,9 @@ const COLUMNS = {
     ['1st cb p50 ms', 'firstCallbackP50Ms', 1],
     ['1st cb p95 ms', 'firstCallbackP95Ms', 1],
     ['1st msg p50 ms', 'firstMessageP50Ms', 1],
+    ['ready p50 ms', 'readyMsP50', 1],
+    ['ready p95 ms', 'readyMsP95', 1],
+    ['ready max ms', 'readyMsMax', 1],
     ['leaked', 'leaked'],
   ],
   stop: [
@@ -358,6 +374,22 @@ const COLUMNS = {
     ['CPU ms/3 s', 'idleCpuMs', 1],
     ['all idle ms', 'allIdleMs', 0],
     ['RSS MB', 'rssMB'],
+    ['leaked', 'leaked'],
+  ],
+  sampling: [
+    ['scenario', 'scenario'],
+    ['status', 'status'],
+    ['interval ms', 'intervalMs'],
+    ['procs found', 'processesFound'],
+    ['procs started', 'processesStarted'],
+    ['ticks', 'ticks'],
+    ['tick p50 ms', 'tickMsP50', 2],
+    ['tick max ms', 'tickMsMax', 2],
+    ['sampler % core', 'samplerPctOfCore', 3],
+    ['budget <1 %', 'budget'],
+    ['host CPU ms', 'hostCpuMs', 0],
+    ['host % core', 'hostPctOfCore', 2],
+    ['window ms', 'windowMs', 0],
     ['leaked', 'leaked'],
   ],
 }
@@ -399,6 +431,11 @@ function rowNotes(row) {
     notes.push(`${row.scenario}: ${row.runnersAlive} runner(s) and ${row.grandchildrenAlive} grandchild(ren) alive 1 s after the final status (runner exit: ${cell(row.exitKinds)} at p50 ${cell(row.exitP50Ms)} ms)`)
   }
   if (row.runnersDied) notes.push(`${row.scenario}: ${row.runnersDied} runner(s) ended while they should idle`)
+  if (row.readyMissing) notes.push(`${row.scenario}: ${row.readyMissing} session(s) without a \`ready\` lifecycle event`)
+  if (row.notUp) notes.push(`${row.scenario}: ${row.notUp} session(s) never sent their first message`)
+  if (row.budget) {
+    notes.push(`${row.scenario}: sampler ${cell(row.samplerCpuMs, 1)} ms CPU in ${cell(row.windowMs, 0)} ms = ${cell(row.samplerPctOfCore, 3)} % of one core for ${cell(row.processesFound)} processes every ${row.intervalMs} ms: ${row.budget} (budget ${SAMPLER_BUDGET_PCT} %)`)
+  }
   if (row.leaked) notes.push(`${row.scenario}: ${row.leaked} runner/grandchild process(es) survived teardown (killed by pid)`)
   if (row.sweptAfterExit) notes.push(`${row.scenario}: ${row.sweptAfterExit} process(es) still alive after the scenario process exited (killed by pid)`)
   if (row.stderr) notes.push(`${row.scenario}: stderr of the scenario process:\n  ${String(row.stderr).split('\n').join('\n  ')}`)
@@ -426,6 +463,7 @@ async function child(args) {
       stopGraceMs: 3000,
       killGraceMs: 2000,
       ...(args.runnerNice === undefined ? {} : { runnerNice: args.runnerNice }),
+      ...spec.manager, // e.g. the sampling scenarios' resourceSampleMs
     }),
   }
   let result
@@ -545,7 +583,7 @@ async function busyFloor() {
 
 // ─── scenario kinds ──────────────────────────────────────────────────────────
 
-const KINDS = { flood, spawn: spawnLatency, stop: stopEscalation, idle }
+const KINDS = { flood, spawn: spawnLatency, stop: stopEscalation, idle, sampling }
 
 /**
  * Flood: every runner pre-generates its events, says "gate", and streams only when all
@@ -648,11 +686,24 @@ async function spawnLatency(ctx) {
   const call = []
   const firstCallback = []
   const firstMessage = []
+  // The `ready` lifecycle event's sinceStartMs (startSession → the runner's {"type":"ready"},
+  // measured by the manager), and when its callback reached JS. A manager without
+  // onLifecycle reports null for these (shown as -), never 0.
+  const lifecycle = typeof ctx.manager.onLifecycle === 'function'
+  const startedAt = new Map()
+  const ready = new Map() // id → { sinceStartMs, callbackMs }
+  const subscription = lifecycle
+    ? ctx.manager.onLifecycle((e) => {
+        if (e.kind !== 'ready' || ready.has(e.id) || !startedAt.has(e.id)) return
+        ready.set(e.id, { sinceStartMs: e.sinceStartMs, callbackMs: now() - startedAt.get(e.id) })
+      })
+    : null
   for (let i = 0; i < ctx.spec.count && !ctx.timedOut; i++) {
     const id = `spawn-${i}`
     let called
     const callback = new Promise((resolve) => (called = resolve))
     const t0 = now()
+    startedAt.set(id, t0)
     start(ctx, id, { n: 1, bytes: 300 })
     call.push(now() - t0)
     let gotMessage = false
@@ -666,6 +717,14 @@ async function spawnLatency(ctx) {
     let ms
     if (await until(ctx, callback.then((v) => (ms = v)))) firstCallback.push(ms)
   }
+  // A `ready` may come after the first callback (status `running`); give the last ones 2 s.
+  const readyBy = now() + 2000
+  while (lifecycle && ready.size < call.length && now() < readyBy) await sleep(10)
+  subscription?.dispose()
+  const readyMs = [...ready.values()].map((r) => r.sinceStartMs)
+  const readyCallbackMs = [...ready.values()].map((r) => r.callbackMs)
+  const some = (values) => (lifecycle && values.length ? values : null)
+  const stat = (values, q, digits = 2) => (some(values) ? round(percentile(values, q), digits) : null)
   return {
     sessions: call.length,
     callP50Ms: round(median(call), 3),
@@ -674,6 +733,11 @@ async function spawnLatency(ctx) {
     firstCallbackP95Ms: round(percentile(firstCallback, 0.95), 2),
     firstCallbackMaxMs: round(Math.max(...firstCallback), 2),
     firstMessageP50Ms: round(median(firstMessage), 2),
+    readyMsP50: stat(readyMs, 0.5),
+    readyMsP95: stat(readyMs, 0.95),
+    readyMsMax: stat(readyMs, 1),
+    readyCallbackMsP50: stat(readyCallbackMs, 0.5), // the same event as seen by JS
+    readyMissing: lifecycle ? call.length - ready.size : null,
     peakRssMB: round(peakRssMB()),
   }
 }
@@ -804,6 +868,96 @@ async function idle(ctx) {
     rssMB: `${round(before.rss / MB)}>${round(after.rss / MB)}`,
     idleCpuMs: round(idleCpuMs),
     allIdleMs: round(allIdleMs, 0),
+  }
+}
+
+/**
+ * Sampling: count sessions whose runner keeps `children` extra `sleep` processes (so
+ * 1 + children processes per session), with the manager's resourceSampleMs. Once every
+ * session is up and the sampler has passed over all of them, polls resources().sampler each
+ * second for windowMs: ticks, CPU per tick (cpuMs delta / ticks delta), the sampler's CPU as
+ * % of one core, processes found, and the host's own CPU (process.cpuUsage()) over the window.
+ */
+async function sampling(ctx) {
+  const { count, children, windowMs } = ctx.spec
+  const config = { n: 1, bytes: 300, hold: true, children }
+  const up = countdown(count)
+  let upCount = 0
+  const t0 = now()
+  for (let i = 0; i < count; i++) {
+    const id = `sampling-${i}`
+    start(ctx, id, config)
+    let isUp = false
+    // The runner spawns its children (and writes their pid files) before its first event.
+    ctx.manager.onMessage(id, () => {
+      if (!isUp) {
+        upCount++
+        up.count()
+      }
+      isUp = true
+    })
+  }
+  await until(ctx, up.promise)
+  const allUpMs = now() - t0
+  const pids = reportedPids(ctx.pidDir)
+  const processesStarted = pids.length
+  const expected = count * (1 + children)
+  const snap = () => ctx.manager.resources().sampler
+  const intervalMs = snap().intervalMs
+  // Let the sampler make one full pass after everything is up (and settle the start-up burst).
+  if (intervalMs > 0) {
+    const ticks = snap().ticks
+    const by = now() + 2 * intervalMs + 1000
+    while (!ctx.timedOut && now() < by && (snap().ticks < ticks + 1 || snap().processes < processesStarted)) await sleep(50)
+  }
+  const first = snap()
+  const cpu = process.cpuUsage()
+  const w0 = now()
+  const perTick = []
+  const found = []
+  let prev = first
+  while (now() - w0 < windowMs && now() < ctx.deadline) {
+    await sleep(Math.min(1000, Math.max(0, windowMs - (now() - w0))))
+    const s = snap()
+    if (s.ticks > prev.ticks) {
+      perTick.push((s.cpuMs - prev.cpuMs) / (s.ticks - prev.ticks))
+      found.push(s.processes)
+    }
+    prev = s
+  }
+  const wallMs = now() - w0
+  const hostCpuMs = cpuMs(cpu)
+  const last = prev
+  const totals = ctx.manager.resources()
+  const samplerCpuMs = last.cpuMs - first.cpuMs
+  const pct = (100 * samplerCpuMs) / wallMs
+  const on = intervalMs > 0
+  return {
+    sessions: count,
+    notUp: count - upCount,
+    allUpMs: round(allUpMs, 0),
+    expectedProcesses: expected,
+    processesStarted,
+    processesAliveBefore: pids.filter((p) => isAlive(p.pid)).length,
+    intervalMs,
+    ticks: last.ticks - first.ticks,
+    ticksTotal: last.ticks,
+    tickMsP50: on ? round(median(perTick), 3) : null,
+    tickMsMax: on && perTick.length ? round(Math.max(...perTick), 3) : null,
+    tickMsAll: on ? perTick.map((x) => round(x, 2)) : null,
+    lastTickMs: on ? round(last.lastMs, 3) : null,
+    samplerCpuMs: on ? round(samplerCpuMs, 2) : null,
+    samplerCpuMsTotal: on ? round(last.cpuMs, 2) : null, // since the manager was built
+    samplerPctOfCore: on ? round(pct, 4) : null,
+    budget: on ? (pct < SAMPLER_BUDGET_PCT ? 'PASS' : 'FAIL') : null,
+    processesFound: on ? last.processes : null,
+    processesFoundMin: on && found.length ? Math.min(...found) : null,
+    treeProcesses: on ? totals.processes : null, // resources(): sum over the sessions
+    treeRssMB: on ? round(totals.rssBytes / MB) : null,
+    hostCpuMs: round(hostCpuMs, 0),
+    hostPctOfCore: round((100 * hostCpuMs) / wallMs, 3),
+    windowMs: round(wallMs, 0),
+    peakRssMB: round(peakRssMB()),
   }
 }
 

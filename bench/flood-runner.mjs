@@ -14,6 +14,8 @@
 //   hold            write the events but never end the turn (no result, no agent_stopped)
 //   exitAfter       exit 0 once the turn's last line is flushed
 //   grandchild      spawn `sleep 1000` (same process group) before the turn
+//   children        spawn that many `sleep 1000` (same process group) before the turn, like
+//                   `grandchild` (which is children: 1): the `sampling` scenario's process trees
 //   ignoreStop, ignoreSigterm, ignoreStdinEnd
 //
 // Every event text is "<seq>|<sentAtMs>|<padding>". All lines are built before the turn
@@ -105,7 +107,8 @@ async function stream(sessionId, chunks) {
 }
 
 async function startTurn(sessionId) {
-  if (cfg.grandchild) {
+  const children = cfg.children ?? (cfg.grandchild ? 1 : 0)
+  for (let i = 0; i < children; i++) {
     const child = spawn('sleep', ['1000'], { stdio: 'ignore' })
     child.unref() // the runner's lifetime is decided by stdin/stop, not by the sleep
     notePid('grandchild', child.pid, process.pid)
