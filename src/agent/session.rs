@@ -550,11 +550,7 @@ impl Session {
                 },
             );
         }
-        if leftovers {
-            tokio::spawn(supervise::sweep_group(pid, cfg.kill_grace));
-        } else {
-            crate::watchdog::global().unregister(pid);
-        }
+        supervise::release_group(pid, leftovers, cfg.kill_grace);
 
         // Output written just before the exit is still in the pipe: deliver it before the
         // final status. Bounded, because a process outside the group may hold the pipe open.

@@ -304,11 +304,7 @@ pub(super) async fn run(
         p.reaped = true;
         (kind, p.cancelled)
     };
-    if leftovers {
-        tokio::spawn(supervise::sweep_group(pid, spec.kill_grace));
-    } else {
-        crate::watchdog::global().unregister(pid);
-    }
+    supervise::release_group(pid, leftovers, spec.kill_grace);
 
     // What it printed just before exiting is still in the pipes. Bounded, because a process
     // outside the group may hold them open.

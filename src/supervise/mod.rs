@@ -22,7 +22,8 @@ pub use exit::{
 };
 pub use pty::{PtySpawned, PtySpec, resolve_program, spawn_pty};
 pub use signal::{
-    group_alive, session_members, signal_group, signal_session, sweep_group, sweep_session,
+    group_alive, release_group, release_session, session_members, signal_group, signal_session,
+    sweep_group, sweep_session,
 };
 pub use spawn::{SpawnSpec, Spawned, check_program, spawn};
 pub use spawner::{prestart_spawner, spawn_async, spawn_pty_async};

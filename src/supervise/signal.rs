@@ -17,6 +17,25 @@ pub fn signal_group(pgid: i32, sig: Signal) -> io::Result<bool> {
     }
 }
 
+/// After the leader of group `pgid` is reaped: sweep what is left of the group (`leftovers`:
+/// the last signal found members) or, when nothing is, take it off the watchdog's list.
+pub fn release_group(pgid: i32, leftovers: bool, grace: Duration) {
+    if leftovers {
+        tokio::spawn(sweep_group(pgid, grace));
+    } else {
+        crate::watchdog::global().unregister(pgid);
+    }
+}
+
+/// [`release_group`] for a terminal's session `sid`.
+pub fn release_session(sid: i32, leftovers: bool, grace: Duration) {
+    if leftovers {
+        tokio::spawn(sweep_session(sid, grace));
+    } else {
+        crate::watchdog::global().unregister_session(sid);
+    }
+}
+
 /// Whether any process of group `pgid` still exists.
 pub fn group_alive(pgid: i32) -> bool {
     match killpg(Pid::from_raw(pgid), None) {
@@ -52,11 +71,10 @@ pub fn session_members(sid: i32) -> Vec<i32> {
         .collect()
 }
 
-/// The live processes of session `sid` (zombies left out): every pid the kernel lists
-/// (`proc_listpids`) whose `getsid` is `sid`.
+/// Every pid the kernel lists (`proc_listpids`), with room for processes started since the
+/// size was asked for.
 #[cfg(target_os = "macos")]
-pub fn session_members(sid: i32) -> Vec<i32> {
-    const SZOMB: u32 = 5; // <sys/proc.h>: p_stat of a zombie
+pub(super) fn all_pids() -> Vec<i32> {
     const PROC_ALL_PIDS: u32 = 1; // <sys/proc_info.h>
     let pid_size = std::mem::size_of::<libc::pid_t>();
     // SAFETY: a null buffer asks for the size needed.
@@ -64,33 +82,47 @@ pub fn session_members(sid: i32) -> Vec<i32> {
     let Ok(needed) = usize::try_from(needed) else {
         return Vec::new();
     };
-    // Room for processes started since the size was asked for.
     let mut pids: Vec<libc::pid_t> = vec![0; needed / pid_size + 64];
     let bytes = i32::try_from(pids.len() * pid_size).unwrap_or(i32::MAX);
     // SAFETY: `pids` is a writable buffer of `bytes` bytes.
     let got = unsafe { libc::proc_listpids(PROC_ALL_PIDS, 0, pids.as_mut_ptr().cast(), bytes) };
     pids.truncate(usize::try_from(got).unwrap_or(0) / pid_size);
-    pids.into_iter()
-        .filter(|&pid| pid > 0)
+    pids.retain(|&pid| pid > 0);
+    pids
+}
+
+/// `proc_pidinfo(PROC_PIDTBSDINFO)` of `pid` (group id, status), if it still exists.
+#[cfg(target_os = "macos")]
+pub(super) fn bsd_info(pid: i32) -> Option<libc::proc_bsdinfo> {
+    // SAFETY: proc_bsdinfo is plain data: all-zero is a valid value.
+    let mut info: libc::proc_bsdinfo = unsafe { std::mem::zeroed() };
+    let size = i32::try_from(std::mem::size_of::<libc::proc_bsdinfo>()).unwrap_or(0);
+    // SAFETY: `info` is writable for `size` bytes, which is all proc_pidinfo writes.
+    let n = unsafe {
+        libc::proc_pidinfo(
+            pid,
+            libc::PROC_PIDTBSDINFO,
+            0,
+            (&mut info as *mut libc::proc_bsdinfo).cast(),
+            size,
+        )
+    };
+    (n == size).then_some(info)
+}
+
+/// `p_stat` of a zombie (`<sys/proc.h>`).
+#[cfg(target_os = "macos")]
+pub(super) const SZOMB: u32 = 5;
+
+/// The live processes of session `sid` (zombies left out): every pid the kernel lists
+/// (`proc_listpids`) whose `getsid` is `sid`.
+#[cfg(target_os = "macos")]
+pub fn session_members(sid: i32) -> Vec<i32> {
+    all_pids()
+        .into_iter()
         // SAFETY: getsid takes a pid and returns a pid or -1.
         .filter(|&pid| unsafe { libc::getsid(pid) } == sid)
-        .filter(|&pid| {
-            // SAFETY: proc_bsdinfo is plain data: all-zero is a valid value.
-            let mut info: libc::proc_bsdinfo = unsafe { std::mem::zeroed() };
-            let size = i32::try_from(std::mem::size_of::<libc::proc_bsdinfo>()).unwrap_or(0);
-            // SAFETY: `info` is writable for `size` bytes, which is all proc_pidinfo writes.
-            // SAFETY: `info` is writable for `size` bytes, which is all proc_pidinfo writes.
-            let n = unsafe {
-                libc::proc_pidinfo(
-                    pid,
-                    libc::PROC_PIDTBSDINFO,
-                    0,
-                    (&mut info as *mut libc::proc_bsdinfo).cast(),
-                    size,
-                )
-            };
-            n == size && info.pbi_status != SZOMB
-        })
+        .filter(|&pid| bsd_info(pid).is_some_and(|i| i.pbi_status != SZOMB))
         .collect()
 }
 

@@ -179,37 +179,12 @@ mod os {
     }
 
     pub(super) fn each_process(mut f: impl FnMut(Proc)) {
-        const PROC_ALL_PIDS: u32 = 1; // <sys/proc_info.h>
-        const SZOMB: u32 = 5; // <sys/proc.h>: p_stat of a zombie
+        use crate::supervise::signal::{SZOMB, all_pids, bsd_info};
         let (numer, denom) = timebase();
-        let pid_size = std::mem::size_of::<libc::pid_t>();
-        // SAFETY: a null buffer asks for the size needed.
-        let needed = unsafe { libc::proc_listpids(PROC_ALL_PIDS, 0, std::ptr::null_mut(), 0) };
-        let Ok(needed) = usize::try_from(needed) else {
-            return;
-        };
-        let mut pids: Vec<libc::pid_t> = vec![0; needed / pid_size + 64];
-        let bytes = i32::try_from(pids.len() * pid_size).unwrap_or(i32::MAX);
-        // SAFETY: `pids` is a writable buffer of `bytes` bytes.
-        let got = unsafe { libc::proc_listpids(PROC_ALL_PIDS, 0, pids.as_mut_ptr().cast(), bytes) };
-        pids.truncate(usize::try_from(got).unwrap_or(0) / pid_size);
-        for pid in pids.into_iter().filter(|&p| p > 0) {
-            // SAFETY: proc_bsdinfo is plain data: all-zero is a valid value.
-            let mut bsd: libc::proc_bsdinfo = unsafe { std::mem::zeroed() };
-            let size = i32::try_from(std::mem::size_of::<libc::proc_bsdinfo>()).unwrap_or(0);
-            // SAFETY: `bsd` is writable for `size` bytes, which is all proc_pidinfo writes.
-            let n = unsafe {
-                libc::proc_pidinfo(
-                    pid,
-                    libc::PROC_PIDTBSDINFO,
-                    0,
-                    (&mut bsd as *mut libc::proc_bsdinfo).cast(),
-                    size,
-                )
-            };
-            if n != size {
+        for pid in all_pids() {
+            let Some(bsd) = bsd_info(pid) else {
                 continue;
-            }
+            };
             // SAFETY: getsid takes a pid and returns a pid or -1.
             let sid = unsafe { libc::getsid(pid) };
             // SAFETY: rusage_info_v2 is plain data: all-zero is a valid value.

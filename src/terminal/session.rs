@@ -530,11 +530,7 @@ impl Terminal {
             kind
         };
         *lock(&self.master) = None;
-        if leftovers {
-            tokio::spawn(supervise::sweep_session(pid, self.cfg.kill_grace));
-        } else {
-            crate::watchdog::global().unregister_session(pid);
-        }
+        supervise::release_session(pid, leftovers, self.cfg.kill_grace);
         if !self.finished.swap(true, Ordering::SeqCst) {
             let (exit_code, signal) = match kind {
                 ExitKind::Code(c) => (Some(c), None),
