@@ -26,6 +26,7 @@ pub mod runtime;
 pub mod status;
 pub mod supervise;
 pub mod terminal;
+pub mod util;
 pub mod watchdog;
 
 #[cfg(test)]

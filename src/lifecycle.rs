@@ -7,7 +7,7 @@
 
 use serde_json::{Value, json};
 
-use crate::agent::now_ms;
+use crate::util::now_ms;
 
 /// Why a session or terminal is being ended (`stopping.reason`, `exited.reason`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -14,13 +14,14 @@ use crate::env::build_clean_env;
 use crate::error::{ErrorCode, OpError};
 use crate::lifecycle::{ExitReason, LifecycleEvent, Reason};
 use crate::monitor::{self, Report, SamplerFigures, SamplerStats};
-use crate::outbox::{Outbox, lock};
+use crate::outbox::Outbox;
 use crate::protocol::{self, StartOptions};
 use crate::resolve::{RunnerLookup, find_runner};
 use crate::supervise::{self, SpawnSpec};
 use crate::terminal::Terminal;
 use crate::terminal::options::TerminalRequest;
 use crate::terminal::registry::Terminals;
+use crate::util::lock;
 
 /// Largest batch handed to JS in one call (a single larger message still goes alone).
 /// Measured: 4 MiB -> 1 MiB raised Node delivery of 300 B messages from ~760k to ~1.15M

@@ -8,11 +8,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use crate::agent::{Host, Session, now_ms};
+use crate::agent::{Host, Session};
 use crate::protocol;
 use crate::resources::Resources;
 use crate::supervise;
 use crate::terminal::Terminal;
+use crate::util::now_ms;
 
 /// What sampling has cost so far.
 #[derive(Debug, Default)]

@@ -18,11 +18,12 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::Semaphore;
 
 use crate::status::Status;
+use crate::util::lock;
 
 /// A session's id and the token that names it in batches.
 ///
@@ -463,12 +464,6 @@ impl Outbox {
         self.set_waker(None);
         lock(&self.inner).entries.clear();
     }
-}
-
-/// Locks `m`, recovering the data if a panicking thread poisoned it (the data is plain state
-/// that stays consistent between statements).
-pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]

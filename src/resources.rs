@@ -6,8 +6,8 @@ use std::sync::Mutex;
 
 use serde_json::Value;
 
-use crate::outbox::lock;
 use crate::supervise::Usage;
+use crate::util::lock;
 
 /// The latest figures of one process tree.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -17,7 +17,7 @@ use std::os::unix::net::UnixStream;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 
-use crate::outbox::lock;
+use crate::util::lock;
 
 /// The shell program: `+PGID` registers a group, `-PGID` forgets it, `+sSID` / `-sSID` the
 /// same for a terminal's session (all its processes, whatever their group); on EOF (the host is

@@ -4,4 +4,4 @@
 
 pub mod session;
 
-pub use session::{Host, Launch, LaunchFuture, Session, Snapshot, now_ms, spawning};
+pub use session::{Host, Launch, LaunchFuture, Session, Snapshot, spawning};

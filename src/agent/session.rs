@@ -6,7 +6,7 @@
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use nix::sys::signal::Signal;
 use serde_json::Value;
@@ -21,23 +21,17 @@ use crate::config::ManagerConfig;
 use crate::error::{ErrorCode, OpError};
 use crate::framing::{Frame, LineFramer};
 use crate::lifecycle::{ExitReason, LifecycleEvent, Reason, Target};
-use crate::outbox::{Credit, MessageRun, Outbox, SessionKey, lock};
+use crate::outbox::{Credit, MessageRun, Outbox, SessionKey};
 use crate::protocol::{RunnerEvent, classify};
 use crate::resources::{Crossed, Limits, Meter, Resources};
 use crate::status::{ExitKind, Status, StatusEvent, StatusMachine};
 use crate::supervise::{self, Control, Escalation, Spawned, Why};
+use crate::util::{lock, now_ms};
 
 /// Size of one stdout read.
 const READ_CHUNK: usize = 256 * 1024;
 /// Longest stderr line logged whole.
 const MAX_STDERR_LINE: usize = 64 * 1024;
-
-/// Milliseconds since the Unix epoch, as JS `Date.now()`.
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
 
 /// What a session needs from the registry that holds it (the manager). A trait, so that
 /// sessions do not depend on the manager that depends on them.

@@ -14,7 +14,7 @@ use tracing::Instrument;
 use super::BuildSpec;
 use super::plan::needs_build;
 use super::step::{self, BuildError, BuildFailure, BuildOk, Handle};
-use crate::outbox::lock;
+use crate::util::lock;
 
 /// What every caller of one build gets: shared, because all callers of the run see the same.
 pub type BuildResult = Result<BuildOk, BuildFailure>;

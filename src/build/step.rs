@@ -16,9 +16,9 @@ use tokio::time::Instant;
 
 use super::BuildSpec;
 use super::tail::{OutputTail, Stream};
-use crate::outbox::lock;
 use crate::status::ExitKind;
 use crate::supervise::{self, Control, Escalation, SpawnSpec, Spawned, Why};
+use crate::util::lock;
 
 /// Size of one read of the build's stdout or stderr.
 const READ_CHUNK: usize = 64 * 1024;

@@ -1,7 +1,7 @@
 //! The bounded tail of a build's output: what a failure report shows, however much the build
 //! printed.
 
-use crate::terminal::utf8::Utf8Carry;
+use crate::util::utf8::Utf8Carry;
 
 /// Bytes of output a build keeps: the last 64 KiB of stdout and stderr together.
 pub const BUILD_OUTPUT_TAIL: usize = 64 * 1024;

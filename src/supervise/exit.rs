@@ -64,7 +64,7 @@ fn watched() -> &'static std::sync::Mutex<Watched> {
 pub fn notify_when_exited(pid: i32) -> tokio::sync::oneshot::Receiver<()> {
     let (tx, rx) = tokio::sync::oneshot::channel();
     let start = {
-        let mut w = crate::outbox::lock(watched());
+        let mut w = crate::util::lock(watched());
         w.0.push((pid, Some(tx)));
         !std::mem::replace(&mut w.1, true)
     };
@@ -75,7 +75,7 @@ pub fn notify_when_exited(pid: i32) -> tokio::sync::oneshot::Receiver<()> {
             Ok(rt) => drop(rt.spawn(poll_exits())),
             Err(e) => {
                 tracing::warn!(error = %e, "no runtime to poll runner exits");
-                crate::outbox::lock(watched()).1 = false;
+                crate::util::lock(watched()).1 = false;
             }
         }
     }
@@ -88,7 +88,7 @@ async fn poll_exits() {
     tick.tick().await;
     loop {
         tick.tick().await;
-        let mut w = crate::outbox::lock(watched());
+        let mut w = crate::util::lock(watched());
         w.0.retain_mut(|(pid, tx)| {
             if tx.as_ref().is_none_or(|t| t.is_closed()) {
                 return false;
@@ -112,7 +112,7 @@ async fn poll_exits() {
 
 #[cfg(test)]
 pub(super) fn is_watched(pid: i32) -> bool {
-    crate::outbox::lock(watched())
+    crate::util::lock(watched())
         .0
         .iter()
         .any(|(p, _)| *p == pid)

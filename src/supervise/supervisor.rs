@@ -108,11 +108,11 @@ mod tests {
         );
         let log = sent.clone();
         supervise(exited, &mut rx, &mut esc, move |s, _| {
-            crate::outbox::lock(&log).push((t0.elapsed(), s));
+            crate::util::lock(&log).push((t0.elapsed(), s));
         })
         .await
         .expect("supervise");
-        crate::outbox::lock(&sent).clone()
+        crate::util::lock(&sent).clone()
     }
 
     #[tokio::test(start_paused = true)]

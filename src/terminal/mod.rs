@@ -8,7 +8,6 @@ pub mod queue;
 pub mod registry;
 pub mod ring;
 pub mod session;
-pub mod utf8;
 
 #[cfg(test)]
 mod tests;

@@ -7,8 +7,9 @@ use std::collections::VecDeque;
 use std::sync::Mutex;
 
 use super::session::{Chunk, TerminalEvent, TerminalSink};
-use crate::outbox::{Credit, lock};
+use crate::outbox::Credit;
 use crate::status::ExitKind;
+use crate::util::lock;
 
 /// Schedules a drain on the JS thread; called without any lock held.
 pub type Waker = Box<dyn Fn() + Send + Sync>;

@@ -12,8 +12,8 @@ use super::queue::TerminalQueue;
 use super::session::{Terminal, TerminalInfo, TerminalSink};
 use crate::config::ManagerConfig;
 use crate::error::{ErrorCode, OpError};
-use crate::outbox::lock;
 use crate::supervise;
+use crate::util::lock;
 
 /// Largest output handed to JS in one delivery.
 const BATCH_CAP: usize = 1024 * 1024;

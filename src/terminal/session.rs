@@ -17,14 +17,15 @@ use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::time::Instant;
 
 use super::ring::Scrollback;
-use super::utf8::Utf8Carry;
-use crate::agent::now_ms;
 use crate::error::{ErrorCode, OpError};
 use crate::lifecycle::{ExitReason, LifecycleEvent, Reason, Target};
-use crate::outbox::{Credit, lock};
+use crate::outbox::Credit;
 use crate::resources::{Crossed, Limits, Meter, Resources};
 use crate::status::ExitKind;
 use crate::supervise::{self, Control, Escalation, PtySpawned, Why};
+use crate::util::lock;
+use crate::util::now_ms;
+use crate::util::utf8::Utf8Carry;
 
 /// Largest single read off the master.
 const READ_CHUNK: usize = 64 * 1024;
