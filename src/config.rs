@@ -136,7 +136,7 @@ impl ManagerConfig {
             None => DEFAULT_RUNNER_NICE,
             Some(n) => u8::try_from(n)
                 .ok()
-                .filter(|n| i32::from(*n) <= crate::priority::MAX_NICE)
+                .filter(|n| i32::from(*n) <= crate::process::MAX_NICE)
                 .ok_or_else(|| format!("runnerNice must be 0..19 (got {n})"))?,
         };
         let limits = match &opts.limits_json {

@@ -18,16 +18,14 @@ pub mod manager;
 pub mod monitor;
 pub mod napi;
 pub mod outbox;
-pub mod priority;
+pub mod process;
 pub mod protocol;
 pub mod resolve;
 pub mod resources;
 pub mod runtime;
 pub mod status;
-pub mod supervise;
 pub mod terminal;
 pub mod util;
-pub mod watchdog;
 
 #[cfg(test)]
 mod fuzz_tests;

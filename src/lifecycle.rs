@@ -7,6 +7,7 @@
 
 use serde_json::{Value, json};
 
+pub use crate::process::Target;
 use crate::util::now_ms;
 
 /// Why a session or terminal is being ended (`stopping.reason`, `exited.reason`).
@@ -63,15 +64,6 @@ impl ExitReason {
     }
 }
 
-/// Which processes a signal went to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Target {
-    /// The runner's process group.
-    Group,
-    /// The terminal's whole session.
-    Session,
-}
-
 /// One lifecycle event (without its id and time, which [`LifecycleEvent::to_json`] adds).
 #[derive(Debug, Clone, PartialEq)]
 pub enum LifecycleEvent {
@@ -109,7 +101,7 @@ pub enum LifecycleEvent {
     /// A signal was sent.
     Signal {
         /// Its name (`SIGTERM`).
-        signal: &'static str,
+        signal: String,
         /// To whom.
         target: Target,
         /// Why now (`"stop grace elapsed"`, `"kill grace elapsed"`, `"remove"`, …).
@@ -180,7 +172,7 @@ impl LifecycleEvent {
                 why,
             } => json!({
                 "signal": signal,
-                "target": match target { Target::Group => "group", Target::Session => "session" },
+                "target": target.as_str(),
                 "why": why,
             }),
             LifecycleEvent::Exited {
@@ -221,7 +213,7 @@ mod tests {
         );
         assert_eq!(
             parse(&LifecycleEvent::Signal {
-                signal: "SIGTERM",
+                signal: "SIGTERM".into(),
                 target: Target::Group,
                 why: "stop grace elapsed"
             }),

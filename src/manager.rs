@@ -15,9 +15,9 @@ use crate::error::{ErrorCode, OpError};
 use crate::lifecycle::{ExitReason, LifecycleEvent, Reason};
 use crate::monitor::{self, Report, SamplerFigures, SamplerStats};
 use crate::outbox::Outbox;
+use crate::process::{self, SpawnSpec};
 use crate::protocol::{self, StartOptions};
 use crate::resolve::{RunnerLookup, find_runner};
-use crate::supervise::{self, SpawnSpec};
 use crate::terminal::Terminal;
 use crate::terminal::options::TerminalRequest;
 use crate::terminal::registry::Terminals;
@@ -86,7 +86,7 @@ pub struct Manager {
 impl Manager {
     /// A manager with `cfg`; deliveries go to `outbox`.
     pub fn new(cfg: ManagerConfig, outbox: Arc<Outbox>) -> Self {
-        supervise::prestart_spawner(cfg.runner_nice);
+        process::prestart_spawner(cfg.runner_nice);
         Self {
             shared: Arc::new(Shared {
                 outbox,
@@ -301,7 +301,7 @@ impl Manager {
             nice: cfg.runner_nice,
         };
         // Runtimes that cannot run are refused here, with the OS error, as a failed exec.
-        supervise::check_program(&plan.program).map_err(|e| {
+        process::check_program(&plan.program).map_err(|e| {
             OpError::new(
                 ErrorCode::SpawnFailed,
                 format!("Failed to spawn runner ({}): {e}", plan.program),
@@ -507,7 +507,7 @@ impl Plan {
         &self,
         runner: &std::path::Path,
     ) -> (
-        tokio::sync::oneshot::Receiver<std::io::Result<supervise::Spawned>>,
+        tokio::sync::oneshot::Receiver<std::io::Result<process::Spawned>>,
         String,
     ) {
         let spec = SpawnSpec {
@@ -518,7 +518,7 @@ impl Plan {
             nice: self.nice,
         };
         let command = format!("{} {}", spec.program, spec.args.join(" "));
-        (supervise::spawn_async(spec), command)
+        (process::spawn_async(spec), command)
     }
 }
 
@@ -650,7 +650,7 @@ mod tests {
             let text = String::from_utf8(batch.json).expect("utf8");
             assert!(text.contains(r#""error","boom""#), "{text}");
             assert!(
-                wait_until(|| !crate::supervise::group_alive(pid)).await,
+                wait_until(|| !crate::process::group_alive(pid)).await,
                 "runner killed"
             );
             // The supervisor's own end afterwards reports nothing twice.

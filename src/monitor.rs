@@ -9,9 +9,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::agent::{Host, Session};
+use crate::process;
 use crate::protocol;
 use crate::resources::Resources;
-use crate::supervise;
 use crate::terminal::Terminal;
 use crate::util::now_ms;
 
@@ -84,7 +84,7 @@ pub fn tick(
         .collect();
     let groups: HashSet<i32> = live_sessions.iter().map(|s| s.pid()).collect();
     let sids: HashSet<i32> = live_terminals.iter().map(|t| t.pid()).collect();
-    let scan = supervise::scan(&groups, &sids);
+    let scan = process::scan(&groups, &sids);
     let now = now_ms();
     let mut found = 0u64;
     for s in live_sessions {

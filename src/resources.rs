@@ -1,12 +1,12 @@
 //! What a session or terminal costs the machine (its latest sample) and the limits that end
 //! it: the figures both kinds share, the limit checks and their messages. Sampling itself is
-//! [`crate::monitor`]'s; the process-table pass is [`crate::supervise::scan`].
+//! [`crate::monitor`]'s; the process-table pass is [`crate::process::scan`].
 
 use std::sync::Mutex;
 
 use serde_json::Value;
 
-use crate::supervise::Usage;
+use crate::process::Usage;
 use crate::util::lock;
 
 /// The latest figures of one process tree.

@@ -7,6 +7,8 @@
 
 use std::fmt;
 
+use crate::process::ExitKind;
+
 /// A session's status, as JS sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
@@ -36,33 +38,6 @@ impl fmt::Display for Status {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
-}
-
-/// How a runner process ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExitKind {
-    /// Exited with this code.
-    Code(i32),
-    /// Killed by this signal number.
-    Signal(i32),
-}
-
-impl ExitKind {
-    /// The error text the status callback gets for an abnormal exit, `None` for code 0.
-    pub fn error_text(self) -> Option<String> {
-        match self {
-            ExitKind::Code(0) => None,
-            ExitKind::Code(c) => Some(format!("Exit code: {c}")),
-            ExitKind::Signal(s) => Some(format!("Terminated by signal {}", signal_name(s))),
-        }
-    }
-}
-
-/// `SIGTERM` for 15 and so on; the number for signals without a name.
-pub fn signal_name(sig: i32) -> String {
-    nix::sys::signal::Signal::try_from(sig)
-        .map(|s| s.as_str().to_owned())
-        .unwrap_or_else(|_| format!("signal {sig}"))
 }
 
 /// Something that can change a session's status.
@@ -250,11 +225,5 @@ mod tests {
         assert!(m.is_terminal());
         assert_eq!(m.apply(StatusEvent::AgentStarted), None);
         assert_eq!(m.status(), Status::Done);
-    }
-
-    #[test]
-    fn unknown_signal_numbers_are_named_by_number() {
-        assert_eq!(signal_name(15), "SIGTERM");
-        assert_eq!(signal_name(200), "signal 200");
     }
 }

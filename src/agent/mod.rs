@@ -1,6 +1,6 @@
 //! Agent sessions: a runner script speaking NDJSON on its stdio, its events mapped to
 //! `AgentMessage`s (`crate::adapt`), statuses and costs. The process is supervised by
-//! `crate::supervise`.
+//! `crate::process`.
 
 pub mod session;
 

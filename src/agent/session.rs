@@ -1,14 +1,13 @@
 //! One agent session: its state, and the tasks around its runner process — stdout reader
 //! (NDJSON → adapter → messages), stderr logger, stdin writer. Everything about the process
 //! itself (spawn, escalation, exit, sweep, reaping) is the supervision core's
-//! (`crate::supervise`).
+//! (`crate::process`).
 
 use std::io;
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use nix::sys::signal::Signal;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::unix::pipe;
@@ -20,12 +19,15 @@ use crate::adapt::{self, Adapter, AgentMessage, MessageType};
 use crate::config::ManagerConfig;
 use crate::error::{ErrorCode, OpError};
 use crate::framing::{Frame, LineFramer};
-use crate::lifecycle::{ExitReason, LifecycleEvent, Reason, Target};
+use crate::lifecycle::{ExitReason, LifecycleEvent, Reason};
 use crate::outbox::{Credit, MessageRun, Outbox, SessionKey};
+use crate::process::{
+    self, Control, Drain, DrainOrder, Escalation, ExitKind, ExitSignal, ProcessHandle, Spawned,
+    StopStep, Supervision, Target, Watcher, Why, exit_parts,
+};
 use crate::protocol::{RunnerEvent, classify};
 use crate::resources::{Crossed, Limits, Meter, Resources};
-use crate::status::{ExitKind, Status, StatusEvent, StatusMachine};
-use crate::supervise::{self, Control, Escalation, Spawned, Why};
+use crate::status::{Status, StatusEvent, StatusMachine};
 use crate::util::{lock, now_ms};
 
 /// Size of one stdout read.
@@ -167,11 +169,10 @@ pub struct Session {
     pub provider: String,
     adapter: Adapter,
     started_at: u64,
-    /// Runner pid (and process group id); 0 until the spawn has completed.
-    pid: AtomicI32,
+    /// The runner process.
+    process: Arc<ProcessHandle>,
     state: Mutex<State>,
     stdin: StdinQueue,
-    ctrl: mpsc::UnboundedSender<Control>,
     removed: AtomicBool,
     /// Set once the end of the session (exit or failure) has been reported.
     finished: AtomicBool,
@@ -218,14 +219,14 @@ impl Session {
         limits: Limits,
         shared: &dyn Host,
     ) -> (Arc<Self>, SessionTasks) {
-        let (ctrl, ctrl_rx) = mpsc::unbounded_channel();
+        let (process, ctrl_rx) = ProcessHandle::new();
         let (stdin_tx, stdin_rx) = mpsc::unbounded_channel();
         let session = Arc::new(Self {
             key: SessionKey::new(id, token),
             provider: provider.to_owned(),
             adapter: Adapter::for_provider(provider),
             started_at: now_ms(),
-            pid: AtomicI32::new(0),
+            process,
             state: Mutex::new(State {
                 machine: StatusMachine::new(),
                 cost_usd: 0.0,
@@ -250,7 +251,6 @@ impl Session {
                 queued: Arc::new(AtomicUsize::new(0)),
                 cap: shared.cfg().stdin_queue_bytes,
             },
-            ctrl,
             removed: AtomicBool::new(false),
             finished: AtomicBool::new(false),
             pending: Arc::new(Semaphore::new(shared.cfg().max_pending_bytes)),
@@ -268,17 +268,13 @@ impl Session {
 
     /// The runner's process id.
     pub fn pid(&self) -> i32 {
-        self.pid.load(Ordering::SeqCst)
+        self.process.pid()
     }
 
     /// A copy of the session's state.
     pub fn snapshot(&self) -> Snapshot {
         let s = lock(&self.state);
-        let (exit_code, signal) = match s.exit {
-            Some(ExitKind::Code(c)) => (Some(c), None),
-            Some(ExitKind::Signal(sig)) => (None, Some(crate::status::signal_name(sig))),
-            None => (None, None),
-        };
+        let (exit_code, signal) = exit_parts(s.exit);
         Snapshot {
             session_id: self.key.id.clone(),
             provider: self.provider.clone(),
@@ -401,7 +397,7 @@ impl Session {
         }
         // The stop line may not fit a full queue; the grace timer ends the runner anyway.
         let _ = self.stdin.push(stop_line, true);
-        let _ = self.ctrl.send(Control::Stop);
+        self.process.control(Control::Stop);
     }
 
     /// Forgets the session for JS and ends its process (SIGTERM now, SIGKILL after the grace).
@@ -428,20 +424,15 @@ impl Session {
             s.exit.is_some()
         };
         if !exited {
-            let _ = self.ctrl.send(Control::Kill);
+            self.process.control(Control::Kill);
         }
     }
 
     /// Ends the process at once, synchronously (host or worker going away): SIGKILL to the
-    /// whole group. Safe only while the runner is not yet reaped.
+    /// whole group. Does nothing once the runner is reaped.
     pub fn kill_now(&self, shared: &dyn Host) {
         let mut s = lock(&self.state);
         if s.exit.is_none() {
-            // The state lock is held and `exit` is set under it before reaping, so the pid
-            // (and group id) is still reserved by our unreaped child here. Pid 0 means not
-            // spawned yet (killpg(0) would hit our own group); such a runner dies with the
-            // spawner thread (PDEATHSIG) or by the watchdog.
-            let pid = self.pid();
             if !std::mem::replace(&mut s.stop_requested, true) {
                 s.stop_reason = Some(Reason::HostExit);
                 self.lifecycle(
@@ -451,12 +442,14 @@ impl Session {
                     },
                 );
             }
-            if pid > 0 && supervise::signal_group(pid, Signal::SIGKILL).is_ok() {
+            // Not spawned yet: such a runner dies with the spawner thread (PDEATHSIG) or by
+            // the watchdog.
+            if self.process.stop_now(StopStep::Kill) {
                 self.lifecycle(
                     shared,
                     &LifecycleEvent::Signal {
-                        signal: "SIGKILL",
-                        target: Target::Group,
+                        signal: StopStep::Kill.name(),
+                        target: self.process.target().unwrap_or(Target::Group),
                         why: "host exit",
                     },
                 );
@@ -476,86 +469,54 @@ impl Session {
             Launch::Failed { error, reason } => return self.spawn_failed(&shared, &error, reason),
             Launch::Cancelled => return self.cancelled(&shared),
         };
-        {
-            // Under the state lock, so a host-exit kill sees either no pid or this one.
-            let _s = lock(&self.state);
-            self.pid.store(spawned.pid, Ordering::SeqCst);
-        }
-        crate::watchdog::global().register(spawned.pid);
-        self.lifecycle(&*shared, &LifecycleEvent::Spawned { pid: spawned.pid });
-        tracing::debug!(pid = spawned.pid, "runner spawned");
         let Spawned {
-            mut child,
+            child,
             pid,
             stdin,
             stdout,
             stderr,
+            containment,
         } = spawned;
+        let process = self.process.adopt(pid, containment, Some(child));
+        self.lifecycle(&*shared, &LifecycleEvent::Spawned { pid });
+        tracing::debug!(pid, "runner spawned");
         // Child tasks inherit the session's span, so every log line names the session.
         let span = tracing::Span::current();
         let (stdout_done, stdout_closed) = tokio::sync::oneshot::channel::<()>();
         let read = self.clone().read_stdout(shared.clone(), stdout);
-        let mut reader = tokio::spawn(
+        let reader = tokio::spawn(
             async move {
                 read.await;
                 let _ = stdout_done.send(());
             }
             .instrument(span.clone()),
         );
+        let stop_reader = reader.abort_handle();
         let logger = tokio::spawn(log_stderr(self.key.clone(), stderr).instrument(span.clone()));
         let writer = tokio::spawn(self.clone().write_stdin(stdin, stdin_rx).instrument(span));
 
         let cfg = shared.cfg();
-        let mut escalation = Escalation::new(cfg.stop_grace, cfg.kill_grace, Signal::SIGTERM);
-        let exited = supervise::wait_exit_after(pid, stdout_closed);
-        if let Err(e) = supervise::supervise(exited, &mut ctrl_rx, &mut escalation, |sig, why| {
-            self.signal(&*shared, sig, why)
-        })
-        .await
-        {
-            tracing::warn!(session = %self.key.id, error = %e, "waiting for the runner failed");
-        }
-
-        // The runner has exited but is not reaped: its pid, which is the group id, is still
-        // reserved, so the group signal cannot hit an unrelated process. Whatever is left in
-        // the group (tool commands, a CLI) is an orphan-to-be: ask it to go.
-        let leftovers = supervise::signal_group(pid, Signal::SIGTERM).unwrap_or(false);
-        let kind = {
-            let mut s = lock(&self.state);
-            let kind = match supervise::reap(&mut child) {
-                Ok(k) => k,
-                Err(e) => {
-                    tracing::warn!(session = %self.key.id, error = %e, "reaping the runner failed");
-                    ExitKind::Code(-1)
-                }
-            };
-            s.exit = Some(kind);
-            kind
+        let supervision = Supervision {
+            escalation: Escalation::new(cfg.stop_grace, cfg.kill_grace, StopStep::Terminate),
+            exit: ExitSignal::After(stdout_closed),
+            leftovers: StopStep::Terminate,
+            kill_grace: cfg.kill_grace,
+            // Output written just before the exit is still in the pipe: deliver it before the
+            // final status. Bounded, because a process outside the group may hold the pipe.
+            drain: Drain {
+                done: Box::pin(async move {
+                    let _ = reader.await;
+                }),
+                limit: cfg.kill_grace + Duration::from_secs(1),
+                order: DrainOrder::AfterRelease,
+            },
         };
-        // The signal also reached the unreaped runner itself; only a group that outlives its
-        // reaping had other members, and only that is worth an event.
-        if leftovers && supervise::group_alive(pid) {
-            self.lifecycle(
-                &*shared,
-                &LifecycleEvent::Signal {
-                    signal: "SIGTERM",
-                    target: Target::Group,
-                    why: "left over after the runner exited",
-                },
-            );
-        }
-        supervise::release_group(pid, leftovers, cfg.kill_grace);
-
-        // Output written just before the exit is still in the pipe: deliver it before the
-        // final status. Bounded, because a process outside the group may hold the pipe open.
-        let drain_limit = cfg.kill_grace + Duration::from_secs(1);
-        if tokio::time::timeout(drain_limit, &mut reader)
-            .await
-            .is_err()
-        {
-            tracing::warn!(session = %self.key.id, "stdout still open {drain_limit:?} after the runner exited; closing it");
-            reader.abort();
-        }
+        let watcher = RunnerWatcher {
+            session: &self,
+            shared: &*shared,
+        };
+        let kind = process::run(&self.process, &mut ctrl_rx, process, supervision, &watcher).await;
+        stop_reader.abort();
         writer.abort();
         if tokio::time::timeout(Duration::from_millis(200), logger)
             .await
@@ -572,10 +533,7 @@ impl Session {
             Some(e) => self.emit(&*shared, StatusEvent::Failed(e)),
             None => self.emit(&*shared, StatusEvent::Exited { kind, stopped }),
         }
-        let (exit_code, signal) = match kind {
-            ExitKind::Code(c) => (Some(c), None),
-            ExitKind::Signal(sig) => (None, Some(crate::status::signal_name(sig))),
-        };
+        let (exit_code, signal) = kind.parts();
         let reason = stop_reason.map_or(ExitReason::Exit, ExitReason::Ended);
         self.report_end(&*shared, exit_code, signal, reason);
         if !self.finished.swap(true, Ordering::SeqCst) {
@@ -637,10 +595,7 @@ impl Session {
     /// so nothing waits for it forever.
     pub fn internal_failure(self: Arc<Self>, shared: &Arc<dyn Host>, error: &str) {
         tracing::error!(session = %self.key.id, "{error}");
-        let pid = self.pid();
-        if pid > 0 && !self.has_exited() {
-            let _ = supervise::signal_group(pid, Signal::SIGKILL);
-        }
+        self.process.stop_now(StopStep::Kill);
         self.spawn_failed(shared, error, ExitReason::Exit);
     }
 
@@ -667,30 +622,6 @@ impl Session {
         self.report_end(&**shared, None, None, reason);
         shared.outbox().push_exited(&self.key);
         shared.clone().schedule_cleanup(self);
-    }
-
-    fn signal(&self, shared: &dyn Host, sig: Signal, why: Why) {
-        let pid = self.pid();
-        if pid <= 0 {
-            return;
-        }
-        if let Err(e) = supervise::signal_group(pid, sig) {
-            tracing::warn!(session = %self.key.id, error = %e, "signalling the runner group failed");
-            return;
-        }
-        let why = match why {
-            // Only remove asks for a signal at once.
-            Why::Requested => "remove",
-            w => w.as_str(),
-        };
-        self.lifecycle(
-            shared,
-            &LifecycleEvent::Signal {
-                signal: sig.as_str(),
-                target: Target::Group,
-                why,
-            },
-        );
     }
 
     /// Whether JS no longer wants this session's output.
@@ -816,6 +747,50 @@ impl Session {
             // The semaphore is never closed; without credit the message still goes out.
             Err(_) => None,
         }
+    }
+}
+
+/// What the run loop tells an agent session: lifecycle events, and the exit under the
+/// session's lock as soon as the runner is reaped.
+struct RunnerWatcher<'a> {
+    session: &'a Session,
+    shared: &'a dyn Host,
+}
+
+impl Watcher for RunnerWatcher<'_> {
+    fn stepped(&self, step: StopStep, why: Why, target: Target) {
+        let why = match why {
+            // Only remove asks for a step at once.
+            Why::Requested => "remove",
+            w => w.as_str(),
+        };
+        self.session.lifecycle(
+            self.shared,
+            &LifecycleEvent::Signal {
+                signal: step.name(),
+                target,
+                why,
+            },
+        );
+    }
+
+    fn left_over(&self, step: StopStep, target: Target) {
+        self.session.lifecycle(
+            self.shared,
+            &LifecycleEvent::Signal {
+                signal: step.name(),
+                target,
+                why: "left over after the runner exited",
+            },
+        );
+    }
+
+    fn reaped(&self, exit: ExitKind) {
+        lock(&self.session.state).exit = Some(exit);
+    }
+
+    fn drain_timed_out(&self, limit: Duration) {
+        tracing::warn!(session = %self.session.key.id, "stdout still open {limit:?} after the runner exited; closing it");
     }
 }
 

@@ -1,14 +1,14 @@
 //! Running one build: spawn, output tail, timeout, cancel, exit, sweep — the process side
-//! entirely through `crate::supervise`, as for an agent session.
+//! entirely through `crate::process`, as for an agent session.
 
 use std::fmt;
 use std::io;
 use std::os::fd::OwnedFd;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use nix::sys::signal::Signal;
 use tokio::io::AsyncReadExt;
 use tokio::net::unix::pipe;
 use tokio::sync::mpsc;
@@ -16,8 +16,10 @@ use tokio::time::Instant;
 
 use super::BuildSpec;
 use super::tail::{OutputTail, Stream};
-use crate::status::ExitKind;
-use crate::supervise::{self, Control, Escalation, SpawnSpec, Spawned, Why};
+use crate::process::{
+    self, Control, Drain, DrainOrder, Escalation, ExitKind, ExitSignal, ProcessHandle, SpawnSpec,
+    Spawned, StopStep, Supervision, Target, Watcher, Why,
+};
 use crate::util::lock;
 
 /// Size of one read of the build's stdout or stderr.
@@ -137,12 +139,10 @@ impl fmt::Display for BuildFailure {
 
 impl std::error::Error for BuildFailure {}
 
-/// The build process as its owner sees it while it runs.
+/// The build as its owner sees it while it runs.
 #[derive(Debug, Default)]
 struct Proc {
-    /// Pid (and process group id); 0 until spawned.
-    pid: i32,
-    /// Set, under the lock, when the build is reaped: from then on its pid may be reused.
+    /// Set when the build is reaped: its result stands.
     reaped: bool,
     /// Cancel or kill asked for before the reap: the result is [`BuildError::Cancelled`].
     cancelled: bool,
@@ -152,17 +152,17 @@ struct Proc {
 #[derive(Debug)]
 pub(super) struct Handle {
     proc_: Mutex<Proc>,
-    ctrl: mpsc::UnboundedSender<Control>,
+    process: Arc<ProcessHandle>,
 }
 
 impl Handle {
     /// A handle and the receiving end [`run`] takes.
     pub(super) fn new() -> (Self, mpsc::UnboundedReceiver<Control>) {
-        let (ctrl, rx) = mpsc::unbounded_channel();
+        let (process, rx) = ProcessHandle::new();
         (
             Self {
                 proc_: Mutex::new(Proc::default()),
-                ctrl,
+                process,
             },
             rx,
         )
@@ -177,36 +177,56 @@ impl Handle {
     /// SIGKILL to the group now, synchronously, if spawned and not reaped; a build still being
     /// spawned is killed as soon as it exists. The build fails as cancelled.
     pub(super) fn kill_now(&self) {
-        self.end(Control::KillWith(Signal::SIGKILL), true);
+        self.end(Control::KillWith(StopStep::Kill), true);
     }
 
     /// The build's pid while it runs (spawned, not reaped).
     pub(super) fn pid(&self) -> Option<i32> {
-        let p = lock(&self.proc_);
-        (p.pid > 0 && !p.reaped).then_some(p.pid)
+        let pid = self.process.pid();
+        (pid > 0 && !self.process.reaped()).then_some(pid)
     }
 
     /// Marks the build cancelled and asks its supervisor for `request`; with `at_once`, also
-    /// SIGKILLs the group from this thread.
+    /// kills the group from this thread. Not spawned yet: the queued request ends it right
+    /// after the spawn, and the death signal and the watchdog cover a host that exits first.
     fn end(&self, request: Control, at_once: bool) {
-        // The lock is held while signalling, and the reap happens under it: the pid (the group
-        // id) is still reserved by our unreaped child here, so this cannot hit an unrelated
-        // group. Pid 0 means not spawned yet (killpg(0) would hit our own group): the queued
-        // request ends it right after the spawn, and the death signal and the watchdog cover
-        // a host that exits first.
         let mut p = lock(&self.proc_);
         if p.reaped {
             return;
         }
         p.cancelled = true;
-        if at_once && p.pid > 0 {
-            let _ = supervise::signal_group(p.pid, Signal::SIGKILL);
+        if at_once {
+            self.process.stop_now(StopStep::Kill);
         }
-        let _ = self.ctrl.send(request);
+        self.process.control(request);
     }
 
     fn is_cancelled(&self) -> bool {
         lock(&self.proc_).cancelled
+    }
+}
+
+/// What the run loop tells a build: whether the timeout ended it, and the reap (after which a
+/// cancel no longer changes the result).
+struct BuildWatcher<'a> {
+    handle: &'a Handle,
+    timed_out: AtomicBool,
+}
+
+impl Watcher for BuildWatcher<'_> {
+    fn stepped(&self, _step: StopStep, why: Why, _target: Target) {
+        // The stop grace is the timeout; every other step is a cancel or its kill.
+        if why == Why::StopGrace {
+            self.timed_out.store(true, Ordering::SeqCst);
+        }
+    }
+
+    fn reaped(&self, _exit: ExitKind) {
+        lock(&self.handle.proc_).reaped = true;
+    }
+
+    fn drain_timed_out(&self, limit: Duration) {
+        tracing::warn!("build output still open {limit:?} after it exited; closing it");
     }
 }
 
@@ -227,7 +247,7 @@ pub(super) async fn run(
     if handle.is_cancelled() {
         return fail(BuildError::Cancelled, OutputTail::new());
     }
-    let spawned = supervise::spawn_async(SpawnSpec {
+    let spawned = process::spawn_async(SpawnSpec {
         program,
         args: spec.command.get(1..).unwrap_or_default().to_vec(),
         env: spec.env.clone(),
@@ -247,78 +267,53 @@ pub(super) async fn run(
         }
     };
     let Spawned {
-        mut child,
+        child,
         pid,
         stdin,
         stdout,
         stderr,
+        containment,
     } = spawned;
     // A build reads nothing from us: end-of-file at once, rather than a tool that waits for
     // a prompt's answer until the timeout.
     drop(stdin);
-    lock(&handle.proc_).pid = pid;
-    crate::watchdog::global().register(pid);
+    let process = handle.process.adopt(pid, containment, Some(child));
     tracing::info!(pid, command = %command, "runner build started");
 
     let tail = Arc::new(Mutex::new(OutputTail::new()));
-    let mut reader = tokio::spawn(read_output(stdout, stderr, tail.clone()));
+    let reader = tokio::spawn(read_output(stdout, stderr, tail.clone()));
+    let stop_reader = reader.abort_handle();
 
     // The timeout is the escalation's stop grace, armed from the start: SIGTERM at the
     // deadline, SIGKILL a kill grace later, and a cancel (Control::Kill) overrides it, all
-    // with the one set of timers `supervise` already runs.
-    let mut escalation = Escalation::new(spec.timeout, spec.kill_grace, Signal::SIGTERM);
+    // with the one set of timers the run loop already runs.
+    let mut escalation = Escalation::new(spec.timeout, spec.kill_grace, StopStep::Terminate);
     escalation.control(Control::Stop, started);
-    let mut timed_out = false;
-    // The exit is watched directly (a pidfd or kqueue for the build's few seconds), not after
-    // end-of-file as for sessions: a build's background helper may hold the pipes open.
-    let exited = supervise::wait_exited(pid);
-    let supervised = supervise::supervise(exited, &mut ctrl, &mut escalation, |sig, why| {
-        // The stop grace is the timeout; every other signal is a cancel or its SIGKILL.
-        if why == Why::StopGrace {
-            timed_out = true;
-        }
-        if let Err(e) = supervise::signal_group(pid, sig) {
-            tracing::warn!(pid, error = %e, "signalling the build group failed");
-        }
-    })
-    .await;
-    if let Err(e) = supervised {
-        // Without an exit to wait for, the reap below would block until one: make it come.
-        tracing::warn!(pid, error = %e, "waiting for the build failed; killing it");
-        let _ = supervise::signal_group(pid, Signal::SIGKILL);
-    }
-
-    // Exited but not reaped: the pid, which is the group id, is still reserved, so the group
-    // signal cannot hit an unrelated process. Whatever the build left behind (a watcher, a
-    // compile server) is an orphan-to-be of a supervised child: ask it to go.
-    let leftovers = supervise::signal_group(pid, Signal::SIGTERM).unwrap_or(false);
-    let (kind, cancelled) = {
-        let mut p = lock(&handle.proc_);
-        let kind = match supervise::reap(&mut child) {
-            Ok(k) => k,
-            Err(e) => {
-                tracing::warn!(pid, error = %e, "reaping the build failed");
-                ExitKind::Code(-1)
-            }
-        };
-        p.reaped = true;
-        (kind, p.cancelled)
+    let supervision = Supervision {
+        escalation,
+        // The exit is watched directly (a pidfd or kqueue for the build's few seconds), not
+        // after end-of-file as for sessions: a build's background helper may hold the pipes.
+        exit: ExitSignal::Watch,
+        leftovers: StopStep::Terminate,
+        kill_grace: spec.kill_grace,
+        // What it printed just before exiting is still in the pipes. Bounded, because a
+        // process outside the group may hold them open.
+        drain: Drain {
+            done: Box::pin(async move {
+                let _ = reader.await;
+            }),
+            limit: spec.kill_grace + Duration::from_secs(1),
+            order: DrainOrder::AfterRelease,
+        },
     };
-    supervise::release_group(pid, leftovers, spec.kill_grace);
-
-    // What it printed just before exiting is still in the pipes. Bounded, because a process
-    // outside the group may hold them open.
-    let drain_limit = spec.kill_grace + Duration::from_secs(1);
-    if tokio::time::timeout(drain_limit, &mut reader)
-        .await
-        .is_err()
-    {
-        tracing::warn!(
-            pid,
-            "build output still open {drain_limit:?} after it exited; closing it"
-        );
-        reader.abort();
-    }
+    let watcher = BuildWatcher {
+        handle,
+        timed_out: AtomicBool::new(false),
+    };
+    let kind = process::run(&handle.process, &mut ctrl, process, supervision, &watcher).await;
+    stop_reader.abort();
+    let cancelled = handle.is_cancelled();
+    let timed_out = watcher.timed_out.load(Ordering::SeqCst);
     let mut tail = std::mem::take(&mut *lock(&tail));
     tail.finish();
 
@@ -335,7 +330,7 @@ pub(super) async fn run(
             }),
             ExitKind::Signal(sig) => Some(BuildError::Exit {
                 code: None,
-                signal: Some(crate::status::signal_name(sig)),
+                signal: Some(process::signal_name(sig)),
             }),
         }
     };
@@ -392,7 +387,7 @@ fn program(spec: &BuildSpec) -> Result<String, String> {
         .rev()
         .find(|(k, _)| k == "PATH")
         .map(|(_, v)| v.as_str());
-    supervise::resolve_program(&program, path).map_err(|e| {
+    process::resolve_program(&program, path).map_err(|e| {
         if !program.contains('/') && e.kind() == io::ErrorKind::NotFound {
             format!("`{program}` not found in the build's PATH")
         } else {

@@ -86,7 +86,7 @@ fn first_pid(output: &str) -> i32 {
 
 async fn assert_group_gone(pgid: i32) {
     assert!(
-        wait_until(|| !crate::supervise::group_alive(pgid)).await,
+        wait_until(|| !crate::process::group_alive(pgid)).await,
         "process group {pgid} is still alive"
     );
 }

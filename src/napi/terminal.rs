@@ -2,14 +2,13 @@
 //! deliveries of terminal events to JS.
 
 use std::collections::HashMap;
-use std::str::FromStr;
 use std::sync::Arc;
 
 use napi::bindgen_prelude::*;
 use napi::sys::{napi_env, napi_value};
 use napi_derive::napi;
 
-use crate::status::ExitKind;
+use crate::process::exit_parts;
 use crate::terminal::options::TerminalRequest;
 use crate::terminal::queue::Item;
 use crate::terminal::{Chunk, Terminal, TerminalInfo};
@@ -123,14 +122,6 @@ impl From<TerminalInfo> for NativeTerminalInfo {
     }
 }
 
-fn exit_parts(exit: Option<ExitKind>) -> (Option<i32>, Option<String>) {
-    match exit {
-        Some(ExitKind::Code(c)) => (Some(c), None),
-        Some(ExitKind::Signal(s)) => (None, Some(crate::status::signal_name(s))),
-        None => (None, None),
-    }
-}
-
 /// The native half of a `Terminal` (the JS class in `terminal.js` is the public one).
 #[napi]
 pub struct NativeTerminal {
@@ -187,14 +178,14 @@ impl NativeTerminal {
     /// Signals the whole session (SIGHUP when `signal` is absent), SIGKILL after the grace.
     #[napi(catch_unwind)]
     pub fn kill(&self, signal: Option<String>) -> Result<()> {
-        let sig =
+        let step =
             match signal {
                 None => None,
-                Some(name) => Some(nix::sys::signal::Signal::from_str(&name).map_err(|_| {
+                Some(name) => Some(crate::process::parse_signal(&name).ok_or_else(|| {
                     Error::new(Status::InvalidArg, format!("unknown signal {name}"))
                 })?),
             };
-        self.inner.kill(sig);
+        self.inner.kill(step);
         Ok(())
     }
 

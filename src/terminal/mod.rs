@@ -1,5 +1,5 @@
 //! Terminal sessions: a program on a real PTY (portable-pty), supervised by
-//! `crate::supervise` like an agent runner — its escalation aimed at the terminal's whole
+//! `crate::process` like an agent runner — its escalation aimed at the terminal's whole
 //! session — its output streamed as text or bytes with backpressure, scrollback and idle
 //! detection.
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::session::TerminalConfig;
 use crate::config::ManagerConfig;
 use crate::error::{ErrorCode, OpError};
-use crate::supervise::{PtySpec, resolve_program};
+use crate::process::{PtySpec, resolve_program};
 
 /// Default size.
 pub const DEFAULT_COLS: u16 = 80;

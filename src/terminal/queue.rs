@@ -8,7 +8,7 @@ use std::sync::Mutex;
 
 use super::session::{Chunk, TerminalEvent, TerminalSink};
 use crate::outbox::Credit;
-use crate::status::ExitKind;
+use crate::process::ExitKind;
 use crate::util::lock;
 
 /// Schedules a drain on the JS thread; called without any lock held.

@@ -12,7 +12,7 @@ use super::queue::TerminalQueue;
 use super::session::{Terminal, TerminalInfo, TerminalSink};
 use crate::config::ManagerConfig;
 use crate::error::{ErrorCode, OpError};
-use crate::supervise;
+use crate::process;
 use crate::util::lock;
 
 /// Largest output handed to JS in one delivery.
@@ -78,7 +78,7 @@ impl Terminals {
         }
         let token = self.next_token.fetch_add(1, Ordering::Relaxed);
         let (cols, rows) = (spec.cols, spec.rows);
-        let spawned = supervise::spawn_pty_async(spec);
+        let spawned = process::spawn_pty_async(spec);
         let sink: Arc<dyn TerminalSink> = self.queue.clone();
         let (term, tasks) = Terminal::new(
             id,

@@ -5,11 +5,10 @@
 
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use nix::sys::signal::Signal;
 use portable_pty::{MasterPty, PtySize};
 use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
@@ -18,11 +17,13 @@ use tokio::time::Instant;
 
 use super::ring::Scrollback;
 use crate::error::{ErrorCode, OpError};
-use crate::lifecycle::{ExitReason, LifecycleEvent, Reason, Target};
+use crate::lifecycle::{ExitReason, LifecycleEvent, Reason};
 use crate::outbox::Credit;
+use crate::process::{
+    self, Control, Drain, DrainOrder, Escalation, ExitKind, ExitSignal, ProcessHandle, PtySpawned,
+    StopStep, Supervision, Target, Watcher, Why, process_name,
+};
 use crate::resources::{Crossed, Limits, Meter, Resources};
-use crate::status::ExitKind;
-use crate::supervise::{self, Control, Escalation, PtySpawned, Why};
 use crate::util::lock;
 use crate::util::now_ms;
 use crate::util::utf8::Utf8Carry;
@@ -134,12 +135,11 @@ pub struct Terminal {
     pub token: u64,
     cfg: TerminalConfig,
     started_at: u64,
-    pid: AtomicI32,
+    process: Arc<ProcessHandle>,
     state: Mutex<State>,
     master: Mutex<Option<Box<dyn MasterPty + Send>>>,
     input: mpsc::UnboundedSender<Vec<u8>>,
     queued: Arc<AtomicUsize>,
-    ctrl: mpsc::UnboundedSender<Control>,
     paused: watch::Sender<bool>,
     pending: Arc<Semaphore>,
     finished: AtomicBool,
@@ -179,13 +179,13 @@ impl Terminal {
         spawned: tokio::sync::oneshot::Receiver<io::Result<PtySpawned>>,
     ) -> (Arc<Self>, TerminalTasks) {
         let (input, input_rx) = mpsc::unbounded_channel();
-        let (ctrl, ctrl_rx) = mpsc::unbounded_channel();
+        let (process, ctrl_rx) = ProcessHandle::new();
         let (paused, _) = watch::channel(false);
         let term = Arc::new(Self {
             id: id.to_owned(),
             token,
             started_at: now_ms(),
-            pid: AtomicI32::new(0),
+            process,
             state: Mutex::new(State {
                 cols,
                 rows,
@@ -201,7 +201,6 @@ impl Terminal {
             master: Mutex::new(None),
             input,
             queued: Arc::new(AtomicUsize::new(0)),
-            ctrl,
             paused,
             pending: Arc::new(Semaphore::new(cfg.max_pending_bytes.max(READ_CHUNK))),
             finished: AtomicBool::new(false),
@@ -222,7 +221,7 @@ impl Terminal {
 
     /// Pid of the program (also its session and group id); 0 until it runs.
     pub fn pid(&self) -> i32 {
-        self.pid.load(Ordering::SeqCst)
+        self.process.pid()
     }
 
     /// Whether the program has exited.
@@ -288,17 +287,17 @@ impl Terminal {
         self.paused.send_replace(paused);
     }
 
-    /// Sends `sig` (SIGHUP by default) to every process of the terminal's session, SIGKILL
-    /// after the kill grace. No-op after exit.
-    pub fn kill(&self, sig: Option<Signal>) {
-        self.end(sig, Reason::Stop);
+    /// Sends `step` (a hang-up by default) to every process of the terminal's session, the
+    /// kill after the kill grace. No-op after exit.
+    pub fn kill(&self, step: Option<StopStep>) {
+        self.end(step, Reason::Stop);
     }
 
     /// [`Terminal::kill`] for `reason` (the first reason is the one reported).
-    pub fn end(&self, sig: Option<Signal>, reason: Reason) {
+    pub fn end(&self, step: Option<StopStep>, reason: Reason) {
         if !self.has_exited() {
             self.stopping(reason);
-            let _ = self.ctrl.send(match sig {
+            self.process.control(match step {
                 Some(s) => Control::KillWith(s),
                 None => Control::Kill,
             });
@@ -307,14 +306,12 @@ impl Terminal {
 
     /// SIGKILL to the whole session at once, synchronously (host or worker going away).
     pub fn kill_now(&self) {
-        let s = lock(&self.state);
-        let pid = self.pid();
-        if s.exit.is_none() && pid > 0 {
-            drop(s);
+        let running = lock(&self.state).exit.is_none() && self.pid() > 0;
+        if running {
             self.stopping(Reason::HostExit);
-            if supervise::signal_session(pid, Signal::SIGKILL).is_ok() {
+            if self.process.stop_now(StopStep::Kill) {
                 self.lifecycle(&LifecycleEvent::Signal {
-                    signal: "SIGKILL",
+                    signal: StopStep::Kill.name(),
                     target: Target::Session,
                     why: "host exit",
                 });
@@ -424,7 +421,11 @@ impl Terminal {
             mut ctrl_rx,
             spawned,
         } = tasks;
-        let PtySpawned { pid, master } = match spawned.await {
+        let PtySpawned {
+            pid,
+            master,
+            containment,
+        } = match spawned.await {
             Ok(Ok(s)) => s,
             Ok(Err(e)) => return self.failed(&*sink, format!("Failed to start the terminal: {e}")),
             Err(_) => {
@@ -434,38 +435,28 @@ impl Terminal {
                 );
             }
         };
-        let fd = match master.as_raw_fd().map(dup_nonblocking) {
-            Some(Ok(fd)) => fd,
-            Some(Err(e)) => {
-                let _ = supervise::signal_session(pid, Signal::SIGKILL);
-                return self.failed(&*sink, format!("Failed to start the terminal: {e}"));
+        let afd = match master.as_raw_fd().map(dup_nonblocking) {
+            Some(Ok(fd)) => {
+                // SAFETY: `fd` is an `OwnedFd` moved into the `AsyncFd`, so it stays open and
+                // is the same descriptor for the whole life of the registration.
+                unsafe {
+                    AsyncFd::register_with_interest(fd, Interest::READABLE | Interest::WRITABLE)
+                }
+                .map_err(|e| io::Error::other(e.to_string()))
             }
-            None => {
-                let _ = supervise::signal_session(pid, Signal::SIGKILL);
-                return self.failed(
-                    &*sink,
-                    "Failed to start the terminal: no PTY descriptor".into(),
-                );
-            }
+            Some(Err(e)) => Err(e),
+            None => Err(io::Error::other("no PTY descriptor")),
         };
-        // SAFETY: `fd` is an `OwnedFd` moved into the `AsyncFd`, so it stays open and is the
-        // same descriptor for the whole life of the registration.
-        let afd = match unsafe {
-            AsyncFd::register_with_interest(fd, Interest::READABLE | Interest::WRITABLE)
-        } {
+        let afd = match afd {
             Ok(a) => Arc::new(a),
             Err(e) => {
-                let _ = supervise::signal_session(pid, Signal::SIGKILL);
+                let _ = containment.stop(StopStep::Kill);
+                containment.release(true, Duration::ZERO);
                 return self.failed(&*sink, format!("Failed to start the terminal: {e}"));
             }
         };
         *lock(&self.master) = Some(master);
-        {
-            // Under the state lock, so a host-exit kill sees either no pid or this one.
-            let _s = lock(&self.state);
-            self.pid.store(pid, Ordering::SeqCst);
-        }
-        crate::watchdog::global().register_session(pid);
+        let process = self.process.adopt(pid, containment, None);
         self.lifecycle(&LifecycleEvent::Spawned { pid });
 
         let (eof_tx, eof_rx) = tokio::sync::oneshot::channel::<()>();
@@ -477,66 +468,30 @@ impl Terminal {
             );
         let writer = tokio::spawn(self.clone().write_input(afd, input_rx));
 
-        let mut escalation = Escalation::new(Duration::ZERO, self.cfg.kill_grace, Signal::SIGHUP);
-        let exited = supervise::wait_exit_after(pid, eof_rx);
-        let session_signal = |sig: Signal, why: Why| {
-            if let Err(e) = supervise::signal_session(pid, sig) {
-                tracing::warn!(terminal = %self.id, error = %e, "signalling the terminal failed");
-                return;
-            }
-            let why = match why {
-                // Asked for at once: by whatever asked for the end.
-                Why::Requested => lock(&self.state)
-                    .stop_reason
-                    .unwrap_or(Reason::Stop)
-                    .as_str(),
-                w => w.as_str(),
-            };
-            self.lifecycle(&LifecycleEvent::Signal {
-                signal: sig.as_str(),
-                target: Target::Session,
-                why,
-            });
+        // The leader's exit comes with end-of-file on the master (or the shared poll). Output
+        // written just before the exit, or by a background job that still holds the tty, is
+        // read until end-of-file before the leftovers are hung up; something that keeps the
+        // tty open for longer than the kill grace is ended with the session.
+        let supervision = Supervision {
+            escalation: Escalation::new(Duration::ZERO, self.cfg.kill_grace, StopStep::HangUp),
+            exit: ExitSignal::After(eof_rx),
+            leftovers: StopStep::HangUp,
+            kill_grace: self.cfg.kill_grace,
+            drain: Drain {
+                done: Box::pin(async move {
+                    let _ = drained_rx.wait_for(|d| *d).await;
+                }),
+                limit: self.cfg.kill_grace + Duration::from_millis(500),
+                order: DrainOrder::BeforeLeftovers,
+            },
         };
-        if let Err(e) =
-            supervise::supervise(exited, &mut ctrl_rx, &mut escalation, session_signal).await
-        {
-            tracing::warn!(terminal = %self.id, error = %e, "waiting for the terminal program failed");
-        }
-
-        // The leader has exited but is not reaped, so its pid — the session id — is reserved.
-        // Output written just before the exit, or by a background job that still holds the
-        // tty, is read until end-of-file; something that keeps the tty open for longer than
-        // the kill grace is ended with the session.
-        let bounded = self.cfg.kill_grace + Duration::from_millis(500);
-        if tokio::time::timeout(bounded, drained_rx.wait_for(|d| *d))
-            .await
-            .is_err()
-        {
-            tracing::debug!(terminal = %self.id, "PTY still held {bounded:?} after exit; ending its session");
-            let _ = supervise::signal_session(pid, Signal::SIGKILL);
-            let _ = tokio::time::timeout(Duration::from_secs(2), drained_rx.wait_for(|d| *d)).await;
-        }
+        let watcher = TerminalWatcher { term: &self };
+        let kind = process::run(&self.process, &mut ctrl_rx, process, supervision, &watcher).await;
         reader.abort();
         writer.abort();
-        // Whatever is left of the session (background jobs that ignore SIGHUP) goes too.
-        let leftovers = supervise::signal_session(pid, Signal::SIGHUP).unwrap_or(0) > 0;
-        let kind = {
-            let mut s = lock(&self.state);
-            let kind = supervise::reap_pid(pid).unwrap_or_else(|e| {
-                tracing::warn!(terminal = %self.id, error = %e, "reaping the terminal program failed");
-                ExitKind::Code(-1)
-            });
-            s.exit = Some(kind);
-            kind
-        };
         *lock(&self.master) = None;
-        supervise::release_session(pid, leftovers, self.cfg.kill_grace);
         if !self.finished.swap(true, Ordering::SeqCst) {
-            let (exit_code, signal) = match kind {
-                ExitKind::Code(c) => (Some(c), None),
-                ExitKind::Signal(sig) => (None, Some(crate::status::signal_name(sig))),
-            };
+            let (exit_code, signal) = kind.parts();
             let (reason, limit_error) = {
                 let s = lock(&self.state);
                 (
@@ -709,27 +664,36 @@ impl Terminal {
     }
 }
 
-/// The command name of process `pid` (what `ps -o comm` shows), if it exists.
-#[cfg(target_os = "linux")]
-fn process_name(pid: i32) -> Option<String> {
-    std::fs::read_to_string(format!("/proc/{pid}/comm"))
-        .ok()
-        .map(|c| c.trim_end().to_owned())
+/// What the run loop tells a terminal: lifecycle events, and its exit as soon as it is
+/// reaped.
+struct TerminalWatcher<'a> {
+    term: &'a Terminal,
 }
 
-/// The command name of process `pid` (libproc's `proc_name`), if it exists.
-#[cfg(target_os = "macos")]
-fn process_name(pid: i32) -> Option<String> {
-    let mut buf = [0u8; 256];
-    // SAFETY: `buf` is writable for its whole length, which is what we pass.
-    let n = unsafe { libc::proc_name(pid, buf.as_mut_ptr().cast(), buf.len() as u32) };
-    let n = usize::try_from(n).ok().filter(|n| *n > 0)?;
-    Some(String::from_utf8_lossy(&buf[..n.min(buf.len())]).into_owned())
-}
+impl Watcher for TerminalWatcher<'_> {
+    fn stepped(&self, step: StopStep, why: Why, target: Target) {
+        let why = match why {
+            // Asked for at once: by whatever asked for the end.
+            Why::Requested => lock(&self.term.state)
+                .stop_reason
+                .unwrap_or(Reason::Stop)
+                .as_str(),
+            w => w.as_str(),
+        };
+        self.term.lifecycle(&LifecycleEvent::Signal {
+            signal: step.name(),
+            target,
+            why,
+        });
+    }
 
-#[cfg(not(any(target_os = "linux", target_os = "macos")))]
-fn process_name(_pid: i32) -> Option<String> {
-    None
+    fn reaped(&self, exit: ExitKind) {
+        lock(&self.term.state).exit = Some(exit);
+    }
+
+    fn drain_timed_out(&self, limit: Duration) {
+        tracing::debug!(terminal = %self.term.id, "PTY still held {limit:?} after exit; ending its session");
+    }
 }
 
 async fn sleep_until(at: Option<Instant>) {

@@ -3,14 +3,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use nix::sys::signal::Signal;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, timeout};
 
 use super::*;
+use crate::process::{self, ExitKind, PtySpec};
 use crate::resources::Limits;
-use crate::status::ExitKind;
-use crate::supervise::{self, PtySpec};
 
 /// Events of one terminal, as a test sees them (data kept with its credit until dropped).
 struct ChannelSink(mpsc::UnboundedSender<TerminalEvent>);
@@ -54,7 +52,7 @@ struct Open {
 
 fn open(spec: PtySpec, cfg: TerminalConfig) -> Open {
     let (tx, events) = mpsc::unbounded_channel();
-    let spawned = supervise::spawn_pty_async(spec.clone());
+    let spawned = process::spawn_pty_async(spec.clone());
     let sink: Arc<dyn TerminalSink> = Arc::new(ChannelSink(tx));
     let (term, tasks) = Terminal::new(
         "t",
@@ -111,13 +109,13 @@ async fn until_exit(o: &mut Open) -> (String, ExitKind) {
 /// Waits until every process of session `sid` has gone (kills and fails if not).
 async fn session_gone(sid: i32) {
     for _ in 0..200 {
-        if supervise::session_members(sid).is_empty() {
+        if process::session_members(sid).is_empty() {
             return;
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
-    let left = supervise::session_members(sid);
-    let _ = supervise::signal_session(sid, Signal::SIGKILL);
+    let left = process::session_members(sid);
+    process::kill_session(sid);
     panic!("processes of the terminal's session left alive: {left:?}");
 }
 
@@ -411,13 +409,13 @@ fn input_to_a_program_that_never_reads_is_bounded() {
 #[test]
 fn programs_and_folders_that_do_not_exist_fail_before_any_process() {
     assert_eq!(
-        supervise::resolve_program("no-such-program-here", Some("/usr/bin:/bin"))
+        process::resolve_program("no-such-program-here", Some("/usr/bin:/bin"))
             .err()
             .map(|e| e.kind()),
         Some(std::io::ErrorKind::NotFound)
     );
     assert_eq!(
-        supervise::resolve_program("sh", Some("/usr/bin:/bin"))
+        process::resolve_program("sh", Some("/usr/bin:/bin"))
             .ok()
             .map(|p| p.ends_with("/sh")),
         Some(true)
@@ -425,7 +423,7 @@ fn programs_and_folders_that_do_not_exist_fail_before_any_process() {
     let mut s = spec("exit 0");
     s.cwd = "/no/such/folder".into();
     assert_eq!(
-        supervise::spawn_pty(&s).err().map(|e| e.kind()),
+        process::unix::spawn_pty(&s).err().map(|e| e.kind()),
         Some(std::io::ErrorKind::NotFound)
     );
 }

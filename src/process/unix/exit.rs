@@ -1,8 +1,8 @@
 //! Exit of a supervised process, observed without reaping (so its pid, which is its group id,
 //! stays reserved while the group is signalled), then reaping.
 //!
-//! Exit is observed through a pidfd where the kernel has one (Linux ≥ 5.3) and a kqueue
-//! `EVFILT_PROC`/`NOTE_EXIT` registration on macOS, never through `SIGCHLD`: the host runtime
+//! Exit is observed through a descriptor the platform gives (`os::exit_fd`: a pidfd on Linux
+//! ≥ 5.3, a kqueue `EVFILT_PROC`/`NOTE_EXIT` registration on macOS), never through `SIGCHLD`: the host runtime
 //! (libuv in Node, Bun's loop) owns that signal, and a second handler in the same process would
 //! race with it.
 
@@ -11,7 +11,8 @@ use std::process::{Child, ExitStatus};
 
 use nix::unistd::Pid;
 
-use crate::status::ExitKind;
+use crate::process::os;
+use crate::process::stop::ExitKind;
 
 /// `waitid(P_PID, pid, WEXITED | WNOWAIT)`, with `WNOHANG` unless `block`: whether child `pid`
 /// has exited, without reaping it. (libc's own, because nix offers `waitid` on Linux only.)
@@ -45,7 +46,7 @@ pub fn has_exited(pid: i32) -> bool {
 }
 
 /// How often runners whose exit cannot be seen otherwise are checked.
-pub(super) const EXIT_POLL: std::time::Duration = std::time::Duration::from_secs(2);
+pub(crate) const EXIT_POLL: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Runners being polled for exit, and whether the polling task runs.
 type Watched = (Vec<(i32, Option<tokio::sync::oneshot::Sender<()>>)>, bool);
@@ -111,7 +112,7 @@ async fn poll_exits() {
 }
 
 #[cfg(test)]
-pub(super) fn is_watched(pid: i32) -> bool {
+pub(crate) fn is_watched(pid: i32) -> bool {
     crate::util::lock(watched())
         .0
         .iter()
@@ -121,20 +122,13 @@ pub(super) fn is_watched(pid: i32) -> bool {
 /// Waits until process `pid` (a child of this process) has exited, without reaping it, so
 /// its pid — and so its process group id — stays reserved while the caller signals the group.
 pub async fn wait_exited(pid: i32) -> io::Result<()> {
-    #[cfg(target_os = "linux")]
-    match pidfd::open(pid) {
-        Ok(fd) => return wait_readable(fd).await,
+    match os::exit_fd(pid) {
+        Ok(Some(fd)) => return wait_readable(fd).await,
+        // It has exited already.
+        Ok(None) if has_exited(pid) => return Ok(()),
+        Ok(None) => {}
         Err(e) => {
-            tracing::debug!(pid, error = %e, "pidfd unavailable, waiting on a blocking thread")
-        }
-    }
-    #[cfg(target_os = "macos")]
-    match kq::watch_exit(pid) {
-        Ok(fd) => return wait_readable(fd).await,
-        // ESRCH: it has exited already (a zombie cannot be watched).
-        Err(e) if e.raw_os_error() == Some(libc::ESRCH) && has_exited(pid) => return Ok(()),
-        Err(e) => {
-            tracing::debug!(pid, error = %e, "kqueue unavailable, waiting on a blocking thread")
+            tracing::debug!(pid, error = %e, "no exit descriptor, waiting on a blocking thread")
         }
     }
     let waited = tokio::task::spawn_blocking(move || peek_exit(pid, true).map(|_| ())).await;
@@ -143,7 +137,6 @@ pub async fn wait_exited(pid: i32) -> io::Result<()> {
 
 /// Waits until `fd` (a pidfd, or a kqueue watching a process) becomes readable: the process has
 /// exited.
-#[cfg(any(target_os = "linux", target_os = "macos"))]
 async fn wait_readable(fd: std::os::fd::OwnedFd) -> io::Result<()> {
     use tokio::io::Interest;
     use tokio::io::unix::AsyncFd;
@@ -153,67 +146,6 @@ async fn wait_readable(fd: std::os::fd::OwnedFd) -> io::Result<()> {
         .map_err(io::Error::from)?;
     let _guard = afd.readable().await?;
     Ok(())
-}
-
-/// macOS: a kqueue with one `EVFILT_PROC`/`NOTE_EXIT` registration, readable once the process
-/// exits (the kqueue itself is polled by the runtime like any descriptor).
-#[cfg(target_os = "macos")]
-mod kq {
-    use std::io;
-    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-
-    pub fn watch_exit(pid: i32) -> io::Result<OwnedFd> {
-        let ident = usize::try_from(pid).map_err(|_| io::Error::from_raw_os_error(libc::ESRCH))?;
-        // SAFETY: kqueue takes no arguments and returns a new descriptor or -1.
-        let raw = unsafe { libc::kqueue() };
-        if raw < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: the kernel just returned this descriptor and nothing else owns it.
-        let kq = unsafe { OwnedFd::from_raw_fd(raw) };
-        let change = libc::kevent {
-            ident,
-            filter: libc::EVFILT_PROC,
-            flags: libc::EV_ADD | libc::EV_ONESHOT,
-            fflags: libc::NOTE_EXIT,
-            data: 0,
-            udata: std::ptr::null_mut(),
-        };
-        // SAFETY: one valid change record in, no event buffer out, no timeout.
-        let rc = unsafe {
-            libc::kevent(
-                kq.as_raw_fd(),
-                &change,
-                1,
-                std::ptr::null_mut(),
-                0,
-                std::ptr::null(),
-            )
-        };
-        if rc < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(kq)
-    }
-}
-
-#[cfg(target_os = "linux")]
-mod pidfd {
-    use std::io;
-    use std::os::fd::{FromRawFd, OwnedFd};
-
-    /// `pidfd_open(2)`.
-    pub fn open(pid: i32) -> io::Result<OwnedFd> {
-        // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1; no memory is
-        // passed to the kernel.
-        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        let fd = i32::try_from(fd).map_err(|_| io::Error::other("fd out of range"))?;
-        // SAFETY: the kernel just returned this descriptor and nothing else owns it.
-        Ok(unsafe { OwnedFd::from_raw_fd(fd) })
-    }
 }
 
 /// Reaps `child`, which has exited (see [`wait_exited`]).

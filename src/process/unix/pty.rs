@@ -3,28 +3,16 @@
 //! master sees end-of-file once every holder of the slave has gone.
 
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::sync::Arc;
 
 use portable_pty::{CommandBuilder, MasterPty, PtySize, native_pty_system};
 
-use super::spawn::{check_program, pdeathsig_helper};
-
-/// What to run on a PTY.
-#[derive(Debug, Clone)]
-pub struct PtySpec {
-    /// The program: a path, or a name looked up in the `PATH` of `env`.
-    pub program: String,
-    /// Its arguments.
-    pub args: Vec<String>,
-    /// The complete environment (nothing else is inherited).
-    pub env: Vec<(String, String)>,
-    /// Working directory; must exist (portable-pty would silently use `$HOME`).
-    pub cwd: PathBuf,
-    /// Size in character cells.
-    pub cols: u16,
-    /// Size in character cells.
-    pub rows: u16,
-}
+use super::session::TerminalSession;
+use super::spawn::check_program;
+use crate::process::containment::Containment;
+use crate::process::os;
+use crate::process::spec::PtySpec;
 
 /// A program running on a PTY.
 pub struct PtySpawned {
@@ -32,6 +20,8 @@ pub struct PtySpawned {
     pub pid: i32,
     /// The master side (resize, foreground group, and the descriptor to read and write).
     pub master: Box<dyn MasterPty + Send>,
+    /// Its session, guarded against the host's death from the spawn on.
+    pub containment: Arc<dyn Containment>,
 }
 
 impl std::fmt::Debug for PtySpawned {
@@ -88,7 +78,7 @@ pub fn spawn_pty(spec: &PtySpec) -> io::Result<PtySpawned> {
             pixel_height: 0,
         })
         .map_err(|e| io::Error::other(format!("openpty: {e}")))?;
-    let mut cmd = match pdeathsig_helper() {
+    let mut cmd = match os::pdeathsig_helper() {
         Some(setpriv) => {
             let mut c = CommandBuilder::new(setpriv);
             c.args(["--pdeathsig", "KILL", "--", program.as_str()]);
@@ -117,5 +107,6 @@ pub fn spawn_pty(spec: &PtySpec) -> io::Result<PtySpawned> {
     Ok(PtySpawned {
         pid,
         master: pair.master,
+        containment: Arc::new(TerminalSession::guard(pid)),
     })
 }

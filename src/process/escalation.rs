@@ -1,22 +1,24 @@
 //! Stop/kill escalation of one supervised process, as a pure state machine: given what the
-//! host asked and what time it is, which signal to send now and when to look again. The
-//! supervisor loop ([`super::supervise`]) owns the timers; this type owns the rules.
+//! host asked and what time it is, which [`StopStep`] to take now and when to look again. The
+//! supervisor loop ([`super::supervise`]) owns the timers; this type owns the rules. It
+//! speaks stop steps, not signals, so every platform uses it as it is.
 
 use std::time::Duration;
 
-use nix::sys::signal::Signal;
 use tokio::time::Instant;
+
+use super::stop::StopStep;
 
 /// What the host asks of a running process's supervisor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Control {
-    /// A polite stop was sent (an agent's stop line): the first signal after the stop grace
+    /// A polite stop was sent (an agent's stop line): the first step after the stop grace
     /// if the process is still alive.
     Stop,
-    /// End it now: the first signal at once, SIGKILL after the kill grace.
+    /// End it now: the first step at once, the kill after the kill grace.
     Kill,
-    /// End it now with this signal instead of the first one, SIGKILL after the kill grace.
-    KillWith(Signal),
+    /// End it now with this step instead of the first one, the kill after the kill grace.
+    KillWith(StopStep),
 }
 
 /// The escalation timers of one process.
@@ -24,14 +26,14 @@ pub enum Control {
 pub struct Escalation {
     stop_grace: Duration,
     kill_grace: Duration,
-    first: Signal,
+    first: StopStep,
     first_at: Option<Instant>,
     kill_at: Option<Instant>,
 }
 
 impl Escalation {
-    /// Escalation that sends `first` (SIGTERM for runners) before SIGKILL.
-    pub fn new(stop_grace: Duration, kill_grace: Duration, first: Signal) -> Self {
+    /// Escalation that sends `first` (`Terminate` for runners) before the kill.
+    pub fn new(stop_grace: Duration, kill_grace: Duration, first: StopStep) -> Self {
         Self {
             stop_grace,
             kill_grace,
@@ -43,9 +45,9 @@ impl Escalation {
 
     /// Applies a request at `now`; returns the signal to send at once, if any.
     ///
-    /// A stop arms the first signal unless an escalation is already under way; a kill sends
-    /// the first signal now and arms SIGKILL (an armed SIGKILL keeps its earlier deadline).
-    pub fn control(&mut self, c: Control, now: Instant) -> Option<Signal> {
+    /// A stop arms the first step unless an escalation is already under way; a kill sends
+    /// the first step now and arms the kill (an armed kill keeps its earlier deadline).
+    pub fn control(&mut self, c: Control, now: Instant) -> Option<StopStep> {
         match c {
             Control::Stop => {
                 if self.first_at.is_none() && self.kill_at.is_none() {
@@ -70,9 +72,9 @@ impl Escalation {
         }
     }
 
-    /// The deadline has come: returns the signal it calls for (the first signal arms SIGKILL
+    /// The deadline has come: returns the step it calls for (the first step arms the kill
     /// after the kill grace).
-    pub fn fire(&mut self, now: Instant) -> Option<Signal> {
+    pub fn fire(&mut self, now: Instant) -> Option<StopStep> {
         if self.first_at.is_some_and(|t| t <= now) {
             self.first_at = None;
             self.kill_at = Some(now + self.kill_grace);
@@ -80,7 +82,7 @@ impl Escalation {
         }
         if self.kill_at.is_some_and(|t| t <= now) {
             self.kill_at = None;
-            return Some(Signal::SIGKILL);
+            return Some(StopStep::Kill);
         }
         None
     }
@@ -94,7 +96,7 @@ mod tests {
     const KILL: Duration = Duration::from_millis(2000);
 
     fn esc() -> Escalation {
-        Escalation::new(STOP, KILL, Signal::SIGTERM)
+        Escalation::new(STOP, KILL, StopStep::Terminate)
     }
 
     #[test]
@@ -105,9 +107,9 @@ mod tests {
         assert_eq!(e.control(Control::Stop, t0), None);
         assert_eq!(e.deadline(), Some(t0 + STOP));
         assert_eq!(e.fire(t0 + STOP - Duration::from_millis(1)), None);
-        assert_eq!(e.fire(t0 + STOP), Some(Signal::SIGTERM));
+        assert_eq!(e.fire(t0 + STOP), Some(StopStep::Terminate));
         assert_eq!(e.deadline(), Some(t0 + STOP + KILL));
-        assert_eq!(e.fire(t0 + STOP + KILL), Some(Signal::SIGKILL));
+        assert_eq!(e.fire(t0 + STOP + KILL), Some(StopStep::Kill));
         assert_eq!(e.deadline(), None);
         assert_eq!(e.fire(t0 + STOP + KILL * 10), None);
     }
@@ -127,15 +129,15 @@ mod tests {
         let mut e = esc();
         e.control(Control::Stop, t0);
         let t1 = t0 + Duration::from_millis(100);
-        assert_eq!(e.control(Control::Kill, t1), Some(Signal::SIGTERM));
+        assert_eq!(e.control(Control::Kill, t1), Some(StopStep::Terminate));
         assert_eq!(e.deadline(), Some(t1 + KILL), "the stop grace is cancelled");
-        // A second kill repeats the first signal but keeps the SIGKILL deadline.
+        // A second kill repeats the first step but keeps the kill deadline.
         assert_eq!(
             e.control(Control::Kill, t1 + KILL / 2),
-            Some(Signal::SIGTERM)
+            Some(StopStep::Terminate)
         );
         assert_eq!(e.deadline(), Some(t1 + KILL));
-        assert_eq!(e.fire(t1 + KILL), Some(Signal::SIGKILL));
+        assert_eq!(e.fire(t1 + KILL), Some(StopStep::Kill));
     }
 
     #[test]
@@ -152,16 +154,16 @@ mod tests {
         let t0 = Instant::now();
         let mut e = esc();
         assert_eq!(
-            e.control(Control::KillWith(Signal::SIGINT), t0),
-            Some(Signal::SIGINT)
+            e.control(Control::KillWith(StopStep::Signal(2)), t0),
+            Some(StopStep::Signal(2))
         );
-        assert_eq!(e.fire(t0 + KILL), Some(Signal::SIGKILL));
+        assert_eq!(e.fire(t0 + KILL), Some(StopStep::Kill));
     }
 
     #[test]
     fn the_first_signal_is_the_callers() {
         let t0 = Instant::now();
-        let mut e = Escalation::new(STOP, KILL, Signal::SIGHUP);
-        assert_eq!(e.control(Control::Kill, t0), Some(Signal::SIGHUP));
+        let mut e = Escalation::new(STOP, KILL, StopStep::HangUp);
+        assert_eq!(e.control(Control::Kill, t0), Some(StopStep::HangUp));
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! The nice value is a per-thread attribute on Linux and a child inherits the value of the
 //! thread that spawned it. Runners are spawned from a dedicated thread per priority level
-//! (see `supervise::spawn_async`) whose own nice value is lowered once: every runner then starts
+//! (see `process::spawn_async`) whose own nice value is lowered once: every runner then starts
 //! at that priority before it runs a single instruction, with no extra exec and no window in
 //! which a runner thread could escape it.
 
@@ -19,29 +19,19 @@ pub fn lower_current_thread(steps: u8) -> io::Result<i32> {
         return current_thread_nice();
     }
     let target = (current_thread_nice()? + i32::from(steps)).min(MAX_NICE);
-    #[cfg(target_os = "linux")]
-    {
-        // SAFETY: setpriority takes and returns plain integers; no memory is shared.
-        // With PRIO_PROCESS and a thread id Linux changes that one thread only.
-        let rc = unsafe { libc::setpriority(libc::PRIO_PROCESS, thread_id(), target) };
-        if rc == -1 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(target)
+    // SAFETY: setpriority takes and returns plain integers; no memory is shared.
+    // With PRIO_PROCESS and a thread id Linux changes that one thread only.
+    let rc = unsafe { libc::setpriority(libc::PRIO_PROCESS, thread_id(), target) };
+    if rc == -1 {
+        return Err(io::Error::last_os_error());
     }
-    #[cfg(not(target_os = "linux"))]
-    {
-        // Elsewhere the nice value is per process: lowering it here would lower the app.
-        let _ = target;
-        Err(io::Error::from(io::ErrorKind::Unsupported))
-    }
+    Ok(target)
 }
 
 /// The calling thread's kernel thread id.
 ///
 /// The raw system call rather than `libc::gettid`: that wrapper only exists since glibc 2.30,
 /// and the shipped addon must load on older glibc (see the README's glibc floor).
-#[cfg(target_os = "linux")]
 fn thread_id() -> libc::id_t {
     // SAFETY: gettid takes no arguments, cannot fail and touches no memory.
     let tid = unsafe { libc::syscall(libc::SYS_gettid) };
@@ -50,39 +40,19 @@ fn thread_id() -> libc::id_t {
 
 /// The calling thread's nice value.
 pub fn current_thread_nice() -> io::Result<i32> {
-    #[cfg(target_os = "linux")]
-    {
-        // getpriority returns the nice value, and -1 is a valid one: errno tells them apart.
-        // SAFETY: errno is thread-local, getpriority takes plain integers.
-        unsafe {
-            *libc::__errno_location() = 0;
-            let nice = libc::getpriority(libc::PRIO_PROCESS, thread_id());
-            if nice == -1 && *libc::__errno_location() != 0 {
-                return Err(io::Error::last_os_error());
-            }
-            Ok(nice)
+    // getpriority returns the nice value, and -1 is a valid one: errno tells them apart.
+    // SAFETY: errno is thread-local, getpriority takes plain integers.
+    unsafe {
+        *libc::__errno_location() = 0;
+        let nice = libc::getpriority(libc::PRIO_PROCESS, thread_id());
+        if nice == -1 && *libc::__errno_location() != 0 {
+            return Err(io::Error::last_os_error());
         }
+        Ok(nice)
     }
-    #[cfg(not(target_os = "linux"))]
-    Err(io::Error::from(io::ErrorKind::Unsupported))
 }
 
-/// The nice value of process `pid` as the kernel reports it (`/proc/<pid>/stat`, field 19).
-#[cfg(all(test, target_os = "linux"))]
-pub(crate) fn nice_of(pid: i32) -> io::Result<i32> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-    // The command name (field 2) is in parentheses and may contain spaces: count from after it.
-    let rest = stat
-        .rfind(')')
-        .map(|i| &stat[i + 1..])
-        .ok_or_else(|| io::Error::other("unexpected /proc stat format"))?;
-    rest.split_whitespace()
-        .nth(16)
-        .and_then(|f| f.parse().ok())
-        .ok_or_else(|| io::Error::other("unexpected /proc stat format"))
-}
-
-#[cfg(all(test, target_os = "linux"))]
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -118,8 +88,8 @@ mod tests {
     fn reads_the_nice_value_of_a_process() {
         let me = i32::try_from(std::process::id()).expect("pid");
         // The main test thread (pid == tid of the group leader) has not been changed.
-        let stat_nice = nice_of(me).expect("stat");
+        let stat_nice = crate::process::os::nice_of(me).expect("stat");
         assert!((-20..=MAX_NICE).contains(&stat_nice));
-        assert!(nice_of(i32::MAX).is_err());
+        assert!(crate::process::os::nice_of(i32::MAX).is_err());
     }
 }

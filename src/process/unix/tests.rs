@@ -3,21 +3,21 @@
 use std::io;
 use std::process::Command;
 
-use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 
 use super::exit::{EXIT_POLL, is_watched};
 use super::*;
-use crate::status::ExitKind;
+use crate::process::spec::SpawnSpec;
+use crate::process::stop::{ExitKind, StopStep};
 
-fn rt() -> tokio::runtime::Runtime {
+pub(crate) fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("runtime")
 }
 
-fn sh(script: &str) -> SpawnSpec {
+pub(crate) fn sh(script: &str) -> SpawnSpec {
     SpawnSpec {
         program: "/bin/sh".into(),
         args: vec!["-c".into(), script.into()],
@@ -42,30 +42,10 @@ fn spawns_in_own_group_with_clean_env_and_reports_exit() {
 }
 
 /// SIGKILLs `s`'s group and reaps it.
-async fn kill_and_reap(s: &mut Spawned) {
-    signal_group(s.pid, Signal::SIGKILL).expect("kill");
+pub(crate) async fn kill_and_reap(s: &mut Spawned) {
+    s.containment.stop(StopStep::Kill).expect("kill");
     wait_exited(s.pid).await.expect("wait");
     reap(&mut s.child).expect("reap");
-}
-
-#[cfg(target_os = "linux")]
-#[test]
-fn async_spawns_inherit_the_spawner_priority() {
-    rt().block_on(async {
-        let host = crate::priority::nice_of(i32::try_from(std::process::id()).expect("pid"))
-            .expect("host nice");
-        for steps in [0u8, 4, 10] {
-            let mut spec = sh("exec sleep 30");
-            spec.nice = steps;
-            let mut s = spawn_async(spec).await.expect("reply").expect("spawn");
-            let nice = crate::priority::nice_of(s.pid);
-            kill_and_reap(&mut s).await;
-            assert_eq!(
-                nice.expect("runner nice"),
-                (host + i32::from(steps)).min(crate::priority::MAX_NICE)
-            );
-        }
-    });
 }
 
 #[test]
@@ -117,41 +97,18 @@ fn group_signal_reaches_grandchildren() {
             }
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
-        assert!(group_alive(pid));
-        assert!(signal_group(pid, Signal::SIGKILL).expect("killpg"));
+        assert!(s.containment.alive());
+        assert!(s.containment.stop(StopStep::Kill).expect("killpg"));
         wait_exited(pid).await.expect("wait");
         assert_eq!(reap(&mut s.child).expect("reap"), ExitKind::Signal(9));
         for _ in 0..500 {
-            if !group_alive(pid) {
+            if !s.containment.alive() {
                 break;
             }
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
-        assert!(!group_alive(pid), "grandchildren died with the group");
-    });
-}
-
-#[cfg(target_os = "linux")]
-#[test]
-fn runner_dies_with_the_thread_that_spawned_it() {
-    rt().block_on(async {
-        // The spawning thread ends once the child runs its script (so the death signal is
-        // set up: with the setpriv helper that happens after spawn() returns).
-        let spawned = std::thread::spawn(|| {
-            let s = spawn(&sh("echo up; sleep 30"))?;
-            let mut byte = [0u8; 1];
-            nix::unistd::read(&s.stdout, &mut byte).map_err(io::Error::from)?;
-            Ok::<_, io::Error>(s)
-        })
-        .join()
-        .expect("thread")
-        .expect("spawn");
-        let mut s = spawned;
-        wait_exited(s.pid).await.expect("wait");
-        assert_eq!(
-            reap(&mut s.child).expect("reap"),
-            ExitKind::Signal(libc::SIGKILL)
-        );
+        assert!(!s.containment.alive(), "grandchildren died with the group");
+        s.containment.release(false, std::time::Duration::ZERO);
     });
 }
 

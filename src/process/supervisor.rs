@@ -1,23 +1,24 @@
 //! The supervisor loop: waits for a process to exit while applying the host's stop/kill
-//! requests through an [`Escalation`].
+//! requests through an [`Escalation`]. Used by [`super::run`], never by a kind of child
+//! directly.
 
 use std::future::Future;
 use std::io;
 
-use nix::sys::signal::Signal;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::escalation::{Control, Escalation};
+use super::stop::StopStep;
 
-/// Why [`supervise`] sends a signal now.
+/// Why [`supervise`] takes a stop step now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Why {
     /// A control asked for it (kill, remove).
     Requested,
     /// The stop grace ran out.
     StopGrace,
-    /// The kill grace ran out (SIGKILL).
+    /// The kill grace ran out (the last step).
     KillGrace,
 }
 
@@ -33,14 +34,14 @@ impl Why {
     }
 }
 
-/// Runs until `exited` resolves, sending the signals `escalation` calls for through `signal`
+/// Runs until `exited` resolves, taking the stop steps `escalation` calls for through `signal`
 /// as requests arrive on `ctrl` and its deadlines pass. Never blocks a thread: every wait is
 /// a timer or a channel.
 pub async fn supervise(
     exited: impl Future<Output = io::Result<()>>,
     ctrl: &mut mpsc::UnboundedReceiver<Control>,
     escalation: &mut Escalation,
-    mut signal: impl FnMut(Signal, Why),
+    mut signal: impl FnMut(StopStep, Why),
 ) -> io::Result<()> {
     tokio::pin!(exited);
     let mut ctrl_open = true;
@@ -58,9 +59,9 @@ pub async fn supervise(
             },
             _ = sleep_until(deadline), if deadline.is_some() => {
                 if let Some(sig) = escalation.fire(Instant::now()) {
-                    // A timer sends either the first signal (the stop grace ran out) or
-                    // SIGKILL (the kill grace did); the first signal is never SIGKILL.
-                    let why = if sig == Signal::SIGKILL { Why::KillGrace } else { Why::StopGrace };
+                    // A timer takes either the first step (the stop grace ran out) or the
+                    // kill (the kill grace did); the first step is never the kill.
+                    let why = if sig == StopStep::Kill { Why::KillGrace } else { Why::StopGrace };
                     signal(sig, why);
                 }
             }
@@ -87,7 +88,7 @@ mod tests {
     async fn run_until_exit(
         requests: Vec<(Duration, Control)>,
         exit_after: Duration,
-    ) -> Vec<(Duration, Signal)> {
+    ) -> Vec<(Duration, StopStep)> {
         let t0 = Instant::now();
         let sent = Arc::new(Mutex::new(Vec::new()));
         let (tx, mut rx) = mpsc::unbounded_channel();
@@ -104,7 +105,7 @@ mod tests {
         let mut esc = Escalation::new(
             Duration::from_millis(3000),
             Duration::from_millis(2000),
-            Signal::SIGTERM,
+            StopStep::Terminate,
         );
         let log = sent.clone();
         supervise(exited, &mut rx, &mut esc, move |s, _| {
@@ -125,8 +126,8 @@ mod tests {
         assert_eq!(
             sent,
             vec![
-                (Duration::from_millis(3000), Signal::SIGTERM),
-                (Duration::from_millis(5000), Signal::SIGKILL),
+                (Duration::from_millis(3000), StopStep::Terminate),
+                (Duration::from_millis(5000), StopStep::Kill),
             ]
         );
     }
@@ -154,8 +155,8 @@ mod tests {
         assert_eq!(
             sent,
             vec![
-                (Duration::from_millis(1000), Signal::SIGTERM),
-                (Duration::from_millis(3000), Signal::SIGKILL),
+                (Duration::from_millis(1000), StopStep::Terminate),
+                (Duration::from_millis(3000), StopStep::Kill),
             ]
         );
     }

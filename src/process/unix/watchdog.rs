@@ -17,12 +17,13 @@ use std::os::unix::net::UnixStream;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 
+use crate::process::os;
 use crate::util::lock;
 
 /// The shell program: `+PGID` registers a group, `-PGID` forgets it, `+sSID` / `-sSID` the
 /// same for a terminal's session (all its processes, whatever their group); on EOF (the host is
 /// gone) it ends them all: SIGTERM to the groups and SIGHUP to the sessions, SIGKILL a second
-/// later. Built from [`SCRIPT_HEAD`], the system's [`SESSION_KILL`] and [`SCRIPT_TAIL`].
+/// later. Built from [`SCRIPT_HEAD`], the system's `SESSION_KILL` (`os::SESSION_KILL`) and [`SCRIPT_TAIL`].
 const SCRIPT_HEAD: &str = r#"trap '' INT HUP TERM
 set -f
 groups=" "
@@ -38,39 +39,6 @@ done
 [ "$groups" = " " ] && [ "$sessions" = " " ] && exit 0
 "#;
 
-/// `kill_sessions SIG`: the members of every session in `$sessions`, found through /proc with
-/// shell built-ins only.
-#[cfg(not(target_os = "macos"))]
-const SESSION_KILL: &str = r#"kill_sessions() {
-  [ "$sessions" = " " ] && return
-  sig=$1
-  set +f
-  pids=
-  for f in /proc/[0-9]*/stat; do
-    IFS= read -r st < "$f" 2>/dev/null || continue
-    p=${f#/proc/}
-    p=${p%/stat}
-    st=${st##*) }
-    set -f
-    set -- $st
-    case "$sessions" in *" $4 "*) [ "$1" != Z ] && pids="$pids $p" ;; esac
-    set +f
-  done
-  set -f
-  [ -n "$pids" ] && kill "-$sig" $pids 2>/dev/null
-}
-"#;
-
-/// `kill_sessions SIG`: macOS has no /proc, and no tool there lists processes by session id
-/// (Apple's pkill/pgrep are built without `-s`; ps's `sess` is an unfilled kernel pointer).
-/// So the session leader's process group (its pgid is the session id) is signalled; jobs in
-/// other groups get the PTY hangup the kernel sends when the host's master closes.
-#[cfg(target_os = "macos")]
-const SESSION_KILL: &str = r#"kill_sessions() {
-  for s in $sessions; do kill "-$1" "-$s" 2>/dev/null; done
-}
-"#;
-
 const SCRIPT_TAIL: &str = r#"for g in $groups; do kill -TERM "-$g" 2>/dev/null; done
 kill_sessions HUP
 sleep 1
@@ -80,7 +48,7 @@ exit 0
 "#;
 
 fn script() -> String {
-    format!("{SCRIPT_HEAD}{SESSION_KILL}{SCRIPT_TAIL}")
+    format!("{SCRIPT_HEAD}{}{SCRIPT_TAIL}", os::SESSION_KILL)
 }
 
 struct Running {
@@ -111,25 +79,7 @@ pub fn global() -> &'static Watchdog {
 
 fn start() -> io::Result<Running> {
     let (ours, theirs) = UnixStream::pair()?;
-    // macOS has no MSG_NOSIGNAL: the socket itself must not raise SIGPIPE in the host.
-    #[cfg(target_os = "macos")]
-    {
-        use std::os::fd::AsRawFd;
-        let on: libc::c_int = 1;
-        // SAFETY: a valid socket, a valid int option value and its size.
-        let rc = unsafe {
-            libc::setsockopt(
-                ours.as_raw_fd(),
-                libc::SOL_SOCKET,
-                libc::SO_NOSIGPIPE,
-                (&on as *const libc::c_int).cast(),
-                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-            )
-        };
-        if rc != 0 {
-            return Err(io::Error::last_os_error());
-        }
-    }
+    os::prepare_socket(&ours)?;
     let child = {
         use std::os::unix::process::CommandExt;
         Command::new("/bin/sh")
@@ -146,20 +96,13 @@ fn start() -> io::Result<Running> {
     Ok(Running { child, sock: ours })
 }
 
-/// Flags for writes to the watchdog: never raise SIGPIPE in the host (it may not ignore it).
-#[cfg(not(target_os = "macos"))]
-const SEND_FLAGS: nix::sys::socket::MsgFlags = nix::sys::socket::MsgFlags::MSG_NOSIGNAL;
-/// (macOS: the socket has SO_NOSIGPIPE instead.)
-#[cfg(target_os = "macos")]
-const SEND_FLAGS: nix::sys::socket::MsgFlags = nix::sys::socket::MsgFlags::empty();
-
 /// Writes `line` without ever raising SIGPIPE in the host (the host may not ignore it).
 fn send_line(sock: &UnixStream, line: &str) -> io::Result<()> {
     use nix::sys::socket::send;
     use std::os::fd::AsRawFd;
     let mut buf = line.as_bytes();
     while !buf.is_empty() {
-        match send(sock.as_raw_fd(), buf, SEND_FLAGS) {
+        match send(sock.as_raw_fd(), buf, os::SEND_FLAGS) {
             Ok(n) => buf = &buf[n..],
             Err(nix::errno::Errno::EINTR) => continue,
             Err(e) => return Err(io::Error::from(e)),
@@ -273,18 +216,18 @@ mod tests {
     fn host_death_ends_every_process_of_a_registered_session() {
         let (mut child, sid) = stubborn_session();
         assert!(
-            wait_for(|| crate::supervise::session_members(sid).len() == 2),
+            wait_for(|| crate::process::unix::session_members(sid).len() == 2),
             "leader and background job in the session"
         );
         let mut dog = start().expect("watchdog");
         send_line(&dog.sock, &format!("+s{sid}\n")).expect("register");
         // The host "dies": the watchdog sees end-of-file on its socket.
         drop(dog.sock);
-        let gone = wait_for(|| crate::supervise::session_members(sid).is_empty());
+        let gone = wait_for(|| crate::process::unix::session_members(sid).is_empty());
         let _ = child.kill();
         let _ = child.wait();
         let _ = dog.child.wait();
-        for pid in crate::supervise::session_members(sid) {
+        for pid in crate::process::unix::session_members(sid) {
             let _ = nix::sys::signal::kill(
                 nix::unistd::Pid::from_raw(pid),
                 nix::sys::signal::Signal::SIGKILL,
@@ -296,15 +239,15 @@ mod tests {
     #[test]
     fn a_forgotten_session_is_left_alone() {
         let (mut child, sid) = stubborn_session();
-        assert!(wait_for(
-            || crate::supervise::session_members(sid).len() == 2
-        ));
+        assert!(wait_for(|| crate::process::unix::session_members(sid)
+            .len()
+            == 2));
         let mut dog = start().expect("watchdog");
         send_line(&dog.sock, &format!("+s{sid}\n-s{sid}\n")).expect("register, forget");
         drop(dog.sock);
         let _ = dog.child.wait();
-        let alive = crate::supervise::session_members(sid).len();
-        for pid in crate::supervise::session_members(sid) {
+        let alive = crate::process::unix::session_members(sid).len();
+        for pid in crate::process::unix::session_members(sid) {
             let _ = nix::sys::signal::kill(
                 nix::unistd::Pid::from_raw(pid),
                 nix::sys::signal::Signal::SIGKILL,

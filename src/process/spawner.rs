@@ -2,11 +2,11 @@
 
 use std::io;
 
-use nix::sys::signal::Signal;
+use std::time::Duration;
 
-use super::pty::{PtySpawned, PtySpec, spawn_pty};
-use super::signal::{signal_group, signal_session};
-use super::spawn::{SpawnSpec, Spawned, spawn};
+use super::platform::{self, PtySpawned, Spawned, spawn, spawn_pty};
+use super::spec::{PtySpec, SpawnSpec};
+use super::stop::StopStep;
 
 type Reply<T> = tokio::sync::oneshot::Sender<io::Result<T>>;
 
@@ -88,7 +88,7 @@ fn start_spawner(nice: u8) -> Option<std::sync::mpsc::Sender<SpawnJob>> {
     std::thread::Builder::new()
         .name(format!("sidecar-spawn-{nice}"))
         .spawn(move || {
-            if let Err(e) = crate::priority::lower_current_thread(nice) {
+            if let Err(e) = super::os::lower_current_thread(nice) {
                 // Expected where the nice value is per process (macOS): runnerNice does nothing.
                 if e.kind() == std::io::ErrorKind::Unsupported {
                     tracing::debug!(nice, "runnerNice is not supported on this system");
@@ -101,15 +101,17 @@ fn start_spawner(nice: u8) -> Option<std::sync::mpsc::Sender<SpawnJob>> {
                 match job {
                     SpawnJob::Pipes(spec, reply) => {
                         if let Err(Ok(orphan)) = reply.send(spawn(&spec)) {
-                            let _ = signal_group(orphan.pid, Signal::SIGKILL);
+                            let _ = orphan.containment.stop(StopStep::Kill);
                             let mut child = orphan.child;
                             let _ = child.wait();
+                            orphan.containment.release(false, Duration::ZERO);
                         }
                     }
                     SpawnJob::Pty(spec, reply) => {
                         if let Err(Ok(orphan)) = reply.send(spawn_pty(&spec)) {
-                            let _ = signal_session(orphan.pid, Signal::SIGKILL);
-                            let _ = super::exit::reap_pid(orphan.pid);
+                            let _ = orphan.containment.stop(StopStep::Kill);
+                            let _ = platform::reap_pid(orphan.pid);
+                            orphan.containment.release(false, Duration::ZERO);
                         }
                     }
                 }

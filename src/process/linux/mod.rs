@@ -1,0 +1,23 @@
+//! Linux mechanisms: exit through a pidfd, the parent-death signal, `/proc` for members,
+//! names and usage, per-thread nice values, and the watchdog's `/proc` session sweep.
+//! Every Linux-only line of the crate is in this folder.
+
+mod pdeathsig;
+mod pidfd;
+mod pipe;
+mod priority;
+mod procfs;
+mod watchdog;
+
+pub use pdeathsig::{helper as pdeathsig_helper, set_on_exec as set_pdeathsig_on_exec};
+pub use pidfd::exit_fd;
+pub use pipe::grow_pipe;
+pub use priority::{MAX_NICE, lower_current_thread};
+pub use procfs::{each_process, process_name, session_members};
+pub use watchdog::{SEND_FLAGS, SESSION_KILL, prepare_socket};
+
+#[cfg(test)]
+pub use procfs::nice_of;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,107 @@
+//! The process core: every supervised child — an agent's runner, a terminal's program, the
+//! runner build — is started, contained, stopped, reaped and measured here, the same way.
+//! Nothing in here knows what a child speaks (that is `crate::agent`, `crate::terminal`,
+//! `crate::build`), and nothing in here imports from them.
+//!
+//! - [`spec`]: what to run ([`SpawnSpec`] with pipes, [`PtySpec`] on a terminal).
+//! - [`spawner`]: spawns on long-lived threads (the parent-death signal follows the spawning
+//!   thread; `runnerNice` is the spawner thread's priority).
+//! - [`containment`]: the [`Containment`] of one tree (a process group, a terminal's session;
+//!   a Windows job object later), which also carries the host-death guarantee.
+//! - [`stop`]: [`StopStep`]s (terminate, hang up, kill) and [`ExitKind`]s, in words every
+//!   platform maps to what it has.
+//! - [`escalation`] (the rules) and [`supervisor`] (the timers) of stop → kill.
+//! - [`run`]: the one run loop: supervise until exit, step leftovers, reap, release, drain
+//!   the output (bounded), and one [`ExitKind`] out; [`ProcessHandle`] is how the rest of the
+//!   crate reaches a running process (stop it, kill it at once, its pid).
+//! - [`usage`]: one pass over the process table for the resource figures of every tree.
+//!
+//! Platform mechanisms live in folders chosen on the `mod` lines below and nowhere else:
+//! `unix/` (shared by Linux and macOS), `linux/` and `macos/` (as `os`). A new platform is a
+//! new folder here that provides the same functions (see `unix/mod.rs` and `linux/mod.rs`
+//! for the list).
+
+pub mod containment;
+pub mod escalation;
+pub mod run;
+pub mod spawner;
+pub mod spec;
+pub mod stop;
+pub mod supervisor;
+pub mod table;
+pub mod usage;
+
+#[cfg(unix)]
+pub mod unix;
+#[cfg(unix)]
+use unix as platform;
+
+#[cfg(target_os = "linux")]
+mod linux;
+#[cfg(target_os = "linux")]
+use linux as os;
+
+#[cfg(target_os = "macos")]
+mod macos;
+#[cfg(target_os = "macos")]
+use macos as os;
+
+pub use containment::{Containment, Target};
+pub use escalation::{Control, Escalation};
+/// Highest nice value (lowest priority) of this system, the bound of `runnerNice`.
+pub use os::MAX_NICE;
+pub use platform::{PtySpawned, Spawned, check_program, resolve_program};
+pub use run::{
+    Drain, DrainOrder, ExitSignal, ProcessHandle, Supervised, Supervision, Watcher, run,
+};
+pub use spawner::{prestart_spawner, spawn_async, spawn_pty_async};
+pub use spec::{PtySpec, SpawnSpec};
+pub use stop::{ExitKind, StopStep, exit_parts, signal_name};
+pub use supervisor::Why;
+pub use usage::{Scan, Usage, scan};
+
+/// The step for a signal name (`"SIGINT"`) where the platform has signals; `None` for a name
+/// it does not know.
+pub fn parse_signal(name: &str) -> Option<StopStep> {
+    platform::parse_signal(name)
+}
+
+/// Whether child `pid` has exited (not reaped).
+pub fn has_exited(pid: i32) -> bool {
+    platform::has_exited(pid)
+}
+
+/// The command name of process `pid`, if it exists (a terminal's foreground program).
+pub fn process_name(pid: i32) -> Option<String> {
+    os::process_name(pid)
+}
+
+/// The live members of terminal session `sid` (tests and the terminal's `info()`).
+pub fn session_members(sid: i32) -> Vec<i32> {
+    platform::session_members(sid)
+}
+
+/// Pid of the orphan watchdog, if one runs (tests).
+pub fn watchdog_pid() -> Option<u32> {
+    platform::watchdog().pid()
+}
+
+fn os_signal_name(step: StopStep) -> String {
+    platform::step_name(step)
+}
+
+fn os_signal_number_name(sig: i32) -> Option<String> {
+    platform::number_name(sig)
+}
+
+/// Whether any process of group `pgid` is left (tests).
+#[cfg(test)]
+pub fn group_alive(pgid: i32) -> bool {
+    platform::ProcessGroup::unguarded(pgid).alive()
+}
+
+/// Kills every process of terminal session `sid` (tests cleaning up after a failure).
+#[cfg(test)]
+pub fn kill_session(sid: i32) {
+    let _ = platform::TerminalSession::unguarded(sid).stop(StopStep::Kill);
+}

@@ -1,0 +1,23 @@
+//! Unix mechanisms shared by Linux and macOS: spawning into a process group or onto a PTY,
+//! containment by process group ([`ProcessGroup`]) or session ([`TerminalSession`]), exit
+//! without reaping, signals, and the orphan watchdog that carries host death to every tree.
+//! What differs between the two systems is in `../linux` and `../macos` (`os`).
+
+mod exit;
+mod group;
+mod pty;
+mod session;
+mod signal;
+mod spawn;
+mod watchdog;
+
+pub use exit::{has_exited, notify_when_exited, reap, reap_pid, wait_exit_after, wait_exited};
+pub use group::ProcessGroup;
+pub use pty::{PtySpawned, resolve_program, spawn_pty};
+pub use session::{TerminalSession, session_members};
+pub use signal::{number_name, parse_signal, step_name};
+pub use spawn::{Spawned, check_program, spawn};
+pub use watchdog::{Watchdog, global as watchdog};
+
+#[cfg(test)]
+pub(crate) mod tests;
