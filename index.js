@@ -7,7 +7,7 @@
 // alive, and the process-exit hook. Everything else is in Rust (src/).
 
 const path = require('node:path')
-const { NativeManager } = require('./loader.js').load()
+const { NativeManager, wireTags } = require('./loader.js').load()
 const { Terminal, terminalOptions, terminalInfo, argError } = require('./terminal.js')
 
 /** Every live manager, so the exit hook can end their runners. */
@@ -22,6 +22,9 @@ function installExitHook() {
     for (const m of liveManagers) m._killAllNow()
   })
 }
+
+/** Tag numbers of delivery entries, from the addon (src/deliver/tag.rs): never spelled here. */
+const TAG = wireTags()
 
 const MAX_LINE_BYTES_LIMIT = 256 * 1024 * 1024
 
@@ -572,10 +575,10 @@ class SidecarManager {
       const e = batch[i]
       const rec = this.#byToken.get(e[1])
       switch (e[0]) {
-        case 'm':
+        case TAG.messages:
           if (e.length > 3) {
             // Long texts travel beside the JSON: i → content.text of message i,
-            // -1 - i → content.output of message i (see src/outbox.rs).
+            // -1 - i → content.output of message i (see src/agent/outbox.rs).
             const msgs = e[2]
             for (const at of e[3]) {
               if (at >= 0) msgs[at].content.text = payload[nextLong++]
@@ -592,7 +595,7 @@ class SidecarManager {
             }
           }
           break
-        case 's':
+        case TAG.status:
           if (rec) {
             for (const cb of rec.onStatus.slice()) {
               try {
@@ -603,14 +606,14 @@ class SidecarManager {
             }
           }
           break
-        case 'l':
+        case TAG.lifecycle:
           e[2].source = 'session'
           this.#lifecycle(e[2])
           break
-        case 'u':
+        case TAG.sampled:
           this.#sampled()
           break
-        case 'r':
+        case TAG.removed:
           if (rec) {
             this.#byToken.delete(e[1])
             if (this.#tokens.get(rec.id) === e[1]) this.#tokens.delete(rec.id)
@@ -623,7 +626,7 @@ class SidecarManager {
     return batch
   }
 
-  /** Terminal events: a flat array [more, kind, token, payload, …] (see src/napi/terminal.rs). */
+  /** Terminal events: a flat array [more, tag, token, payload, …] (see src/napi/wire.rs). */
   #deliverTerminal(batch) {
     if (!this.#dispatchTerminal(batch)) return
     if (batch[0] && this.#state !== 'disposed') setImmediate(this.#pullTerminals)
@@ -632,9 +635,9 @@ class SidecarManager {
   #dispatchTerminal(batch) {
     if (!Array.isArray(batch)) return false
     for (let i = 1; i + 2 < batch.length; i += 3) {
-      const kind = batch[i]
+      const tag = batch[i]
       const payload = batch[i + 2]
-      if (kind === 4) {
+      if (tag === TAG.lifecycle) {
         // Lifecycle events outlive the Terminal object (`removed` comes after it is forgotten).
         let ev
         try {
@@ -649,16 +652,18 @@ class SidecarManager {
       }
       const term = this.#terminals.get(batch[i + 1])
       if (!term) continue
-      switch (kind) {
-        case 0:
+      switch (tag) {
+        case TAG.output:
           term._data(payload)
           break
-        case 1:
+        case TAG.idle:
           term._state(payload)
           break
-        case 2:
-        case 3:
-          this.#terminalEnded(batch[i + 1], term, kind === 2 ? payload : [null, null], kind === 3 ? payload : (payload[2] ?? undefined))
+        case TAG.exit:
+          this.#terminalEnded(batch[i + 1], term, payload, payload[2] ?? undefined)
+          break
+        case TAG.failed:
+          this.#terminalEnded(batch[i + 1], term, [null, null], payload)
           break
         default:
           break

@@ -5,27 +5,20 @@
 //! the ordered delivery queue. [`napi`] is the thin binding the JS wrapper (`index.js`) uses.
 #![deny(clippy::all)]
 
-pub mod adapt;
 pub mod agent;
 pub mod build;
 pub mod config;
+pub mod deliver;
 pub mod env;
 pub mod error;
-pub mod framing;
 pub mod lifecycle;
 pub mod logging;
 pub mod manager;
 pub mod monitor;
 pub mod napi;
-pub mod outbox;
 pub mod process;
-pub mod protocol;
 pub mod resolve;
 pub mod resources;
 pub mod runtime;
-pub mod status;
 pub mod terminal;
 pub mod util;
-
-#[cfg(test)]
-mod fuzz_tests;

@@ -7,6 +7,8 @@ use std::sync::{Arc, Mutex};
 
 use indexmap::IndexMap;
 
+use crate::agent::outbox::Outbox;
+use crate::agent::protocol::{self, StartOptions};
 use crate::agent::{Host, Launch, Session, Snapshot, spawning};
 use crate::build::{BuildJoin, Builder};
 use crate::config::ManagerConfig;
@@ -14,20 +16,12 @@ use crate::env::build_clean_env;
 use crate::error::{ErrorCode, OpError};
 use crate::lifecycle::{ExitReason, LifecycleEvent, Reason};
 use crate::monitor::{self, Report, SamplerFigures, SamplerStats};
-use crate::outbox::Outbox;
 use crate::process::{self, SpawnSpec};
-use crate::protocol::{self, StartOptions};
 use crate::resolve::{RunnerLookup, find_runner};
 use crate::terminal::Terminal;
 use crate::terminal::options::TerminalRequest;
 use crate::terminal::registry::Terminals;
 use crate::util::lock;
-
-/// Largest batch handed to JS in one call (a single larger message still goes alone).
-/// Measured: 4 MiB -> 1 MiB raised Node delivery of 300 B messages from ~760k to ~1.15M
-/// msgs/s and cut the worst event-loop stall from ~130 ms to ~40 ms; 256 KiB lost on 64 KiB
-/// messages.
-const BATCH_CAP: usize = 1024 * 1024;
 
 /// What the manager shares with its sessions' tasks.
 #[derive(Debug)]
@@ -104,7 +98,7 @@ impl Manager {
 
     /// A new outbox sized for the manager.
     pub fn new_outbox() -> Arc<Outbox> {
-        Outbox::new(BATCH_CAP)
+        Outbox::new(crate::deliver::BATCH_CAP)
     }
 
     /// The queue to JS.
@@ -162,7 +156,7 @@ impl Manager {
     }
 
     /// Samples every session and terminal now, off the JS thread; when done, JS is told
-    /// through the outbox (`["u", 0]`).
+    /// through the outbox (a `Sampled` entry).
     pub fn request_sample(&self) {
         let shared = self.shared.clone();
         let terminals = self.terminals.clone();

@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use crate::agent::protocol;
 use crate::agent::{Host, Session};
 use crate::process;
-use crate::protocol;
 use crate::resources::Resources;
 use crate::terminal::Terminal;
 use crate::util::now_ms;

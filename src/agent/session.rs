@@ -14,20 +14,21 @@ use tokio::net::unix::pipe;
 use tokio::sync::{Semaphore, mpsc};
 use tracing::Instrument;
 
-use crate::adapt::fast::{self, Fast};
-use crate::adapt::{self, Adapter, AgentMessage, MessageType};
+use crate::agent::adapt::fast::{self, Fast};
+use crate::agent::adapt::{self, Adapter, AgentMessage, MessageType};
+use crate::agent::framing::{Frame, LineFramer};
+use crate::agent::outbox::{MessageRun, Outbox, SessionKey};
+use crate::agent::protocol::{RunnerEvent, classify};
+use crate::agent::status::{Status, StatusEvent, StatusMachine};
 use crate::config::ManagerConfig;
+use crate::deliver::Credit;
 use crate::error::{ErrorCode, OpError};
-use crate::framing::{Frame, LineFramer};
 use crate::lifecycle::{ExitReason, LifecycleEvent, Reason};
-use crate::outbox::{Credit, MessageRun, Outbox, SessionKey};
 use crate::process::{
     self, Control, Drain, DrainOrder, Escalation, ExitKind, ExitSignal, ProcessHandle, Spawned,
     StopStep, Supervision, Target, Watcher, Why, exit_parts,
 };
-use crate::protocol::{RunnerEvent, classify};
 use crate::resources::{Crossed, Limits, Meter, Resources};
-use crate::status::{Status, StatusEvent, StatusMachine};
 use crate::util::{lock, now_ms};
 
 /// Size of one stdout read.
@@ -537,7 +538,7 @@ impl Session {
         let reason = stop_reason.map_or(ExitReason::Exit, ExitReason::Ended);
         self.report_end(&*shared, exit_code, signal, reason);
         if !self.finished.swap(true, Ordering::SeqCst) {
-            shared.outbox().push_exited(&self.key);
+            shared.outbox().process_ended();
             shared.clone().schedule_cleanup(self);
         }
     }
@@ -587,7 +588,7 @@ impl Session {
             .stop_reason
             .map_or(ExitReason::Exit, ExitReason::Ended);
         self.report_end(&**shared, None, None, reason);
-        shared.outbox().push_exited(&self.key);
+        shared.outbox().process_ended();
         shared.clone().schedule_cleanup(self);
     }
 
@@ -620,7 +621,7 @@ impl Session {
             }
         }
         self.report_end(&**shared, None, None, reason);
-        shared.outbox().push_exited(&self.key);
+        shared.outbox().process_ended();
         shared.clone().schedule_cleanup(self);
     }
 
@@ -887,7 +888,7 @@ impl Batch {
             self.dropped += 1;
             let text = format!(
                 "Runner line is not a JSON object ({}); line dropped",
-                crate::protocol::type_name(&value)
+                crate::agent::protocol::type_name(&value)
             );
             tracing::warn!("{text}");
             self.error(text, line.len(), now);

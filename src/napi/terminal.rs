@@ -5,13 +5,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use napi::bindgen_prelude::*;
-use napi::sys::{napi_env, napi_value};
 use napi_derive::napi;
 
 use crate::process::exit_parts;
 use crate::terminal::options::TerminalRequest;
-use crate::terminal::queue::Item;
-use crate::terminal::{Chunk, Terminal, TerminalInfo};
+use crate::terminal::{Terminal, TerminalInfo};
 
 /// `openTerminal` options, type-checked by the JS wrapper.
 #[napi(object)]
@@ -94,7 +92,7 @@ pub struct NativeTerminalInfo {
     /// Signal name.
     pub signal: Option<String>,
     /// Latest figures of its session's processes.
-    pub resources: super::NativeResources,
+    pub resources: super::manager::NativeResources,
     /// Set when a limit ended it.
     pub limit_error: Option<String>,
 }
@@ -199,58 +197,5 @@ impl NativeTerminal {
     #[napi(catch_unwind)]
     pub fn info(&self) -> NativeTerminalInfo {
         self.inner.info().into()
-    }
-}
-
-/// Terminal events on their way to JS: a flat array `[more, kind, token, payload, …]` with
-/// kind 0 = output (string or Buffer), 1 = idle (boolean), 2 = exit (`[code, signal,
-/// limitError]`),
-/// 3 = failed to start (message), 4 = lifecycle event (JSON text).
-pub struct JsTerminalBatch(pub Vec<Item>, pub bool);
-
-impl ToNapiValue for JsTerminalBatch {
-    unsafe fn to_napi_value(env: napi_env, val: Self) -> Result<napi_value> {
-        let env = Env::from_raw(env);
-        let mut out = env.create_array(0)?;
-        out.insert(val.1)?;
-        for item in val.0 {
-            match item {
-                Item::Data { token, chunk } => {
-                    out.insert(0)?;
-                    out.insert(token as f64)?;
-                    match chunk {
-                        Chunk::Text(t) => out.insert(t)?,
-                        Chunk::Bytes(b) => out.insert(Buffer::from(b))?,
-                    }
-                }
-                Item::Idle { token, idle } => {
-                    out.insert(1)?;
-                    out.insert(token as f64)?;
-                    out.insert(idle)?;
-                }
-                Item::Exit { token, kind, error } => {
-                    let (code, signal) = exit_parts(Some(kind));
-                    out.insert(2)?;
-                    out.insert(token as f64)?;
-                    let mut exit = env.create_array(3)?;
-                    exit.set(0, code.map(f64::from))?;
-                    exit.set(1, signal)?;
-                    exit.set(2, error)?;
-                    out.insert(exit)?;
-                }
-                Item::Failed { token, error } => {
-                    out.insert(3)?;
-                    out.insert(token as f64)?;
-                    out.insert(error)?;
-                }
-                Item::Lifecycle { token, json } => {
-                    out.insert(4)?;
-                    out.insert(token as f64)?;
-                    out.insert(json)?;
-                }
-            }
-        }
-        // SAFETY: `out` was created in this env during this call.
-        unsafe { Array::to_napi_value(env.raw(), out) }
     }
 }

@@ -1,18 +1,12 @@
-//! The queue between terminals' readers and the JS thread: events in order, consecutive output
-//! of one terminal merged into one piece, one wake-up of JS when the queue goes from empty to
-//! non-empty (so a keystroke echo goes out at once and a flood becomes a few large callbacks),
-//! and the read-ahead credit of queued output returned when JS takes it.
-
-use std::collections::VecDeque;
-use std::sync::Mutex;
+//! What terminals deliver to JS, on the shared delivery queue ([`crate::deliver::Queue`]):
+//! events in order, consecutive output of one terminal merged into one piece, one wake-up of
+//! JS when the queue goes from empty to non-empty (so a keystroke echo goes out at once and a
+//! flood becomes a few large callbacks), the read-ahead credit of queued output returned when
+//! JS takes it.
 
 use super::session::{Chunk, TerminalEvent, TerminalSink};
-use crate::outbox::Credit;
+use crate::deliver::{Entry, Queue};
 use crate::process::ExitKind;
-use crate::util::lock;
-
-/// Schedules a drain on the JS thread; called without any lock held.
-pub type Waker = Box<dyn Fn() + Send + Sync>;
 
 /// One delivery item.
 #[derive(Debug)]
@@ -56,60 +50,39 @@ pub enum Item {
     },
 }
 
-struct Queued {
-    item: Item,
-    credit: Option<Credit>,
-}
-
-#[derive(Default)]
-struct Inner {
-    items: VecDeque<Queued>,
-    bytes: usize,
-    scheduled: bool,
-}
-
-/// The terminals' delivery queue of one manager.
-pub struct TerminalQueue {
-    inner: Mutex<Inner>,
-    waker: Mutex<Option<Waker>>,
-    batch_cap: usize,
-}
-
-impl std::fmt::Debug for TerminalQueue {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TerminalQueue").finish_non_exhaustive()
+impl Entry for Item {
+    /// Output weighs its bytes; events weigh nothing (they never split a batch).
+    fn weight(&self) -> usize {
+        match self {
+            Item::Data { chunk, .. } => chunk_len(chunk),
+            _ => 0,
+        }
     }
-}
 
-/// Appends output of `token` to `last` when that is output of the same terminal in the same
-/// encoding; otherwise gives it back as an item of its own.
-fn merge(
-    last: &mut Queued,
-    token: u64,
-    chunk: Chunk,
-    credit: Option<Credit>,
-) -> Option<(Item, Option<Credit>)> {
-    let Item::Data {
-        token: t,
-        chunk: held,
-    } = &mut last.item
-    else {
-        return Some((Item::Data { token, chunk }, credit));
-    };
-    if *t != token {
-        return Some((Item::Data { token, chunk }, credit));
+    /// Output of the same terminal in the same encoding becomes one piece.
+    fn merge(&mut self, next: Self, _cap: usize) -> Option<Self> {
+        let Item::Data {
+            token: t,
+            chunk: held,
+        } = self
+        else {
+            return Some(next);
+        };
+        match next {
+            Item::Data { token, chunk } if token == *t => match (held, chunk) {
+                (Chunk::Text(a), Chunk::Text(b)) => {
+                    a.push_str(&b);
+                    None
+                }
+                (Chunk::Bytes(a), Chunk::Bytes(b)) => {
+                    a.extend_from_slice(&b);
+                    None
+                }
+                (_, chunk) => Some(Item::Data { token, chunk }),
+            },
+            next => Some(next),
+        }
     }
-    match (held, chunk) {
-        (Chunk::Text(a), Chunk::Text(b)) => a.push_str(&b),
-        (Chunk::Bytes(a), Chunk::Bytes(b)) => a.extend_from_slice(&b),
-        (_, chunk) => return Some((Item::Data { token, chunk }, credit)),
-    }
-    match (&mut last.credit, credit) {
-        (Some(held), Some(more)) => held.merge(more),
-        (slot @ None, more) => *slot = more,
-        (Some(_), None) => {}
-    }
-    None
 }
 
 fn chunk_len(c: &Chunk) -> usize {
@@ -119,97 +92,19 @@ fn chunk_len(c: &Chunk) -> usize {
     }
 }
 
-impl TerminalQueue {
-    /// A queue handing JS at most `batch_cap` bytes of output per drain.
-    pub fn new(batch_cap: usize) -> Self {
-        Self {
-            inner: Mutex::new(Inner::default()),
-            waker: Mutex::new(None),
-            batch_cap,
-        }
-    }
-
-    /// Connects (or with `None` disconnects) the JS side.
-    pub fn set_waker(&self, waker: Option<Waker>) {
-        *lock(&self.waker) = waker;
-    }
-
-    fn enqueue(&self, item: Item, credit: Option<Credit>) {
-        let wake = {
-            let mut q = lock(&self.inner);
-            let rest = match item {
-                Item::Data { token, chunk } => {
-                    q.bytes += chunk_len(&chunk);
-                    match q.items.back_mut() {
-                        Some(last) => merge(last, token, chunk, credit),
-                        None => Some((Item::Data { token, chunk }, credit)),
-                    }
-                }
-                other => Some((other, credit)),
-            };
-            if let Some((item, credit)) = rest {
-                q.items.push_back(Queued { item, credit });
-            }
-            !std::mem::replace(&mut q.scheduled, true)
-        };
-        if wake && let Some(w) = lock(&self.waker).as_ref() {
-            w();
-        }
-    }
-
-    /// Takes queued items, output up to the batch cap (a single larger piece goes alone), and
-    /// whether more is left (then the consumer pulls again itself). Their credit is returned.
-    pub fn drain(&self) -> (Vec<Item>, bool) {
-        let mut q = lock(&self.inner);
-        let mut out = Vec::new();
-        let mut taken = 0usize;
-        while let Some(front) = q.items.front() {
-            let len = match &front.item {
-                Item::Data { chunk, .. } => chunk_len(chunk),
-                _ => 0,
-            };
-            if taken > 0 && len > 0 && taken + len > self.batch_cap {
-                break;
-            }
-            let Some(Queued { item, credit }) = q.items.pop_front() else {
-                break;
-            };
-            drop(credit);
-            taken += len;
-            q.bytes -= len;
-            out.push(item);
-        }
-        let more = !q.items.is_empty();
-        q.scheduled = more;
-        (out, more)
-    }
-
-    /// Output bytes queued now.
-    pub fn queued_bytes(&self) -> usize {
-        lock(&self.inner).bytes
-    }
-
-    /// Drops everything queued (returning its credit) and disconnects JS.
-    pub fn close(&self) {
-        self.set_waker(None);
-        let mut q = lock(&self.inner);
-        q.items.clear();
-        q.bytes = 0;
-        q.scheduled = false;
-    }
-}
+/// The terminals' delivery queue of one manager.
+pub type TerminalQueue = Queue<Item>;
 
 impl TerminalSink for TerminalQueue {
     fn push(&self, token: u64, event: TerminalEvent) {
-        match event {
-            TerminalEvent::Data(chunk, credit) => self.enqueue(Item::Data { token, chunk }, credit),
-            TerminalEvent::Idle(idle) => self.enqueue(Item::Idle { token, idle }, None),
-            TerminalEvent::Exit(kind, error) => {
-                self.enqueue(Item::Exit { token, kind, error }, None)
-            }
-            TerminalEvent::Failed(error) => self.enqueue(Item::Failed { token, error }, None),
-            TerminalEvent::Lifecycle(json) => self.enqueue(Item::Lifecycle { token, json }, None),
-        }
+        let (item, credit) = match event {
+            TerminalEvent::Data(chunk, credit) => (Item::Data { token, chunk }, credit),
+            TerminalEvent::Idle(idle) => (Item::Idle { token, idle }, None),
+            TerminalEvent::Exit(kind, error) => (Item::Exit { token, kind, error }, None),
+            TerminalEvent::Failed(error) => (Item::Failed { token, error }, None),
+            TerminalEvent::Lifecycle(json) => (Item::Lifecycle { token, json }, None),
+        };
+        Queue::push(self, item, credit);
     }
 }
 
@@ -221,6 +116,7 @@ mod tests {
     use tokio::sync::Semaphore;
 
     use super::*;
+    use crate::deliver::Credit;
 
     fn queue() -> (Arc<TerminalQueue>, Arc<AtomicUsize>) {
         let q = Arc::new(TerminalQueue::new(8));
@@ -232,6 +128,11 @@ mod tests {
         (q, wakes)
     }
 
+    /// The queue as terminals see it.
+    fn sink(q: &Arc<TerminalQueue>) -> &dyn TerminalSink {
+        &**q
+    }
+
     fn text(s: &str) -> TerminalEvent {
         TerminalEvent::Data(Chunk::Text(s.into()), None)
     }
@@ -239,10 +140,10 @@ mod tests {
     #[test]
     fn one_wake_up_per_empty_to_non_empty_and_output_of_one_terminal_merged() {
         let (q, wakes) = queue();
-        q.push(1, text("a"));
-        q.push(1, text("b"));
-        q.push(2, text("x"));
-        q.push(1, text("c"));
+        sink(&q).push(1, text("a"));
+        sink(&q).push(1, text("b"));
+        sink(&q).push(2, text("x"));
+        sink(&q).push(1, text("c"));
         assert_eq!(wakes.load(Ordering::SeqCst), 1);
         let (items, more) = q.drain();
         assert!(!more);
@@ -257,7 +158,7 @@ mod tests {
             })
             .collect();
         assert_eq!(got, ["1:ab", "2:x", "1:c"]);
-        q.push(1, text("d"));
+        sink(&q).push(1, text("d"));
         assert_eq!(
             wakes.load(Ordering::SeqCst),
             2,
@@ -268,8 +169,8 @@ mod tests {
     #[test]
     fn an_exit_is_never_merged_or_moved_before_output() {
         let (q, _) = queue();
-        q.push(1, text("last"));
-        q.push(1, TerminalEvent::Exit(ExitKind::Code(3), None));
+        sink(&q).push(1, text("last"));
+        sink(&q).push(1, TerminalEvent::Exit(ExitKind::Code(3), None));
         let (items, _) = q.drain();
         assert!(matches!(items[0], Item::Data { .. }));
         assert!(matches!(
@@ -286,16 +187,16 @@ mod tests {
         let (q, wakes) = queue();
         let sem = Arc::new(Semaphore::new(0));
         for s in ["12345", "xx"] {
-            q.push(
+            sink(&q).push(
                 1,
                 TerminalEvent::Data(
                     Chunk::Bytes(s.as_bytes().to_vec()),
                     Some(Credit::new(sem.clone(), s.len())),
                 ),
             );
-            q.push(2, TerminalEvent::Idle(true));
+            sink(&q).push(2, TerminalEvent::Idle(true));
         }
-        q.push(
+        sink(&q).push(
             3,
             TerminalEvent::Data(
                 Chunk::Bytes(vec![0; 20]),
@@ -311,7 +212,7 @@ mod tests {
         assert!(!more);
         assert_eq!(second.len(), 1, "a piece over the cap goes alone");
         assert_eq!(sem.available_permits(), 27);
-        assert_eq!(q.queued_bytes(), 0);
+        assert_eq!(q.queued_weight(), 0);
         assert_eq!(wakes.load(Ordering::SeqCst), 1);
     }
 }

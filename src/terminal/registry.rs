@@ -15,9 +15,6 @@ use crate::error::{ErrorCode, OpError};
 use crate::process;
 use crate::util::lock;
 
-/// Largest output handed to JS in one delivery.
-const BATCH_CAP: usize = 1024 * 1024;
-
 /// A manager's terminals and their delivery queue.
 #[derive(Debug)]
 pub struct Terminals {
@@ -30,7 +27,7 @@ impl Default for Terminals {
     fn default() -> Self {
         Self {
             map: Mutex::new(IndexMap::new()),
-            queue: Arc::new(TerminalQueue::new(BATCH_CAP)),
+            queue: Arc::new(TerminalQueue::new(crate::deliver::BATCH_CAP)),
             next_token: AtomicU64::new(1),
         }
     }

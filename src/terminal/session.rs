@@ -16,9 +16,9 @@ use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::time::Instant;
 
 use super::ring::Scrollback;
+use crate::deliver::Credit;
 use crate::error::{ErrorCode, OpError};
 use crate::lifecycle::{ExitReason, LifecycleEvent, Reason};
-use crate::outbox::Credit;
 use crate::process::{
     self, Control, Drain, DrainOrder, Escalation, ExitKind, ExitSignal, ProcessHandle, PtySpawned,
     StopStep, Supervision, Target, Watcher, Why, process_name,

@@ -1,5 +1,8 @@
-//! A batch's way into JS values: the JSON text as one string, and each long text as a string
-//! of its own.
+//! Deliveries' way into JS values, and the tags `index.js` reads them by ([`wire_tags`]).
+//!
+//! A session batch is its JSON text as one string, and each long text a string of its own
+//! (see `crate::agent::outbox` for the format); a terminal batch is a flat array of
+//! `[more, tag, token, payload, …]`. Both name entries by [`Tag`] numbers.
 //!
 //! ASCII texts of [`EXTERNAL_MIN_BYTES`] or more become *external* strings where the engine
 //! offers them (`node_api_create_external_string_latin1`: Node ≥ 20.4, Bun): the engine uses
@@ -15,6 +18,7 @@
 //! harness's 64 KiB texts: peak RSS 70 MB copied, 177 MB external).
 
 use std::cell::Cell;
+use std::collections::HashMap;
 use std::ffi::{c_char, c_void};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -22,7 +26,13 @@ use std::sync::{Arc, OnceLock};
 use napi::bindgen_prelude::*;
 use napi::sys::{napi_env, napi_status, napi_value};
 
-use crate::outbox::{BatchText, LongText};
+use napi_derive::napi;
+
+use crate::agent::outbox::{BatchText, LongText};
+use crate::deliver::Tag;
+use crate::process::exit_parts;
+use crate::terminal::Chunk;
+use crate::terminal::queue::Item;
 
 /// Shorter texts are copied (see the module docs).
 pub const EXTERNAL_MIN_BYTES: usize = 1024 * 1024;
@@ -268,4 +278,83 @@ unsafe fn long_string(env: napi_env, text: LongText) -> Result<napi_value> {
     // SAFETY: forwarded contract.
     unsafe { report_external_memory(env) };
     Ok(out)
+}
+
+/// The tag numbers of deliveries by name (`messages`, `status`, `lifecycle`, `removed`,
+/// `sampled`, `output`, `idle`, `exit`, `failed`): `index.js` reads them once at load and
+/// never spells a tag itself.
+#[napi]
+pub fn wire_tags() -> HashMap<String, u32> {
+    Tag::ALL
+        .iter()
+        .map(|t| (t.name().to_owned(), u32::from(t.code())))
+        .collect()
+}
+
+/// Terminal events on their way to JS: a flat array `[more, tag, token, payload, …]` (see
+/// [`Tag`]): output (string or Buffer), idle (boolean), exit (`[code, signal,
+/// limitError]`), failed to start (message), lifecycle event (JSON text).
+pub struct JsTerminalBatch(pub Vec<Item>, pub bool);
+
+impl ToNapiValue for JsTerminalBatch {
+    unsafe fn to_napi_value(env: napi_env, val: Self) -> Result<napi_value> {
+        let env = Env::from_raw(env);
+        let mut out = env.create_array(0)?;
+        out.insert(val.1)?;
+        for item in val.0 {
+            match item {
+                Item::Data { token, chunk } => {
+                    out.insert(Tag::Output.code())?;
+                    out.insert(token as f64)?;
+                    match chunk {
+                        Chunk::Text(t) => out.insert(t)?,
+                        Chunk::Bytes(b) => out.insert(Buffer::from(b))?,
+                    }
+                }
+                Item::Idle { token, idle } => {
+                    out.insert(Tag::Idle.code())?;
+                    out.insert(token as f64)?;
+                    out.insert(idle)?;
+                }
+                Item::Exit { token, kind, error } => {
+                    let (code, signal) = exit_parts(Some(kind));
+                    out.insert(Tag::Exit.code())?;
+                    out.insert(token as f64)?;
+                    let mut exit = env.create_array(3)?;
+                    exit.set(0, code.map(f64::from))?;
+                    exit.set(1, signal)?;
+                    exit.set(2, error)?;
+                    out.insert(exit)?;
+                }
+                Item::Failed { token, error } => {
+                    out.insert(Tag::Failed.code())?;
+                    out.insert(token as f64)?;
+                    out.insert(error)?;
+                }
+                Item::Lifecycle { token, json } => {
+                    out.insert(Tag::Lifecycle.code())?;
+                    out.insert(token as f64)?;
+                    out.insert(json)?;
+                }
+            }
+        }
+        // SAFETY: `out` was created in this env during this call.
+        unsafe { Array::to_napi_value(env.raw(), out) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_tag_has_its_own_name_and_number() {
+        let tags = wire_tags();
+        assert_eq!(tags.len(), Tag::ALL.len());
+        let mut codes: Vec<u32> = tags.values().copied().collect();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), Tag::ALL.len(), "{tags:?}");
+        assert_eq!(tags.get("messages"), Some(&0));
+    }
 }

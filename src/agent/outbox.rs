@@ -1,29 +1,25 @@
-//! The queue between the I/O threads and the JS thread.
+//! What agent sessions deliver to JS: their entries on the shared delivery queue
+//! ([`crate::deliver::Queue`]), and the batch they become — one JSON text per drain, so a
+//! burst of lines costs one threadsafe-function call.
 //!
-//! Readers push messages and status changes here in the order they happen; one drain on the
-//! JS thread takes everything queued (up to a size cap) as a single JSON text, so a burst of
-//! lines costs one threadsafe-function call. At most one drain is scheduled at a time, so the
-//! threadsafe function's own queue never grows.
+//! Batch format (a JSON array): `[alive, more, entry…]`, `alive` the number of live runner
+//! processes, `more` (0/1) whether entries are left (the consumer then pulls the next batch
+//! itself). Each entry starts with its [`Tag`] number and the session's token:
+//! `[Messages, token, [AgentMessage…], [slot…]?]`, `[Status, token, status, error?]`,
+//! `[Lifecycle, token, event]` (see [`crate::lifecycle`]), `[Removed, token]`,
+//! `[Sampled, 0]` (a requested resource sample is done). A batch with no entries only
+//! carries a new `alive` count (a runner exited).
 //!
-//! Batch format (a JSON array, first element the number of live runner processes):
-//! `[alive, more, ["m", token, [AgentMessage…], [i…]?], ["s", token, status, error?], ["l", token, event], ["x", token], ["r", token]]`
-//! where `more` (0/1) says entries are left: the consumer then pulls the next batch itself.
-//! — messages, status change, lifecycle event (see [`crate::lifecycle`]), process exited,
-//! session removed; `["u", 0]`: a requested resource sample is done.
-//!
-//! Long texts travel beside the JSON (see [`LongText`]): the optional fourth element of an
-//! `"m"` entry lists, in order, where the batch's next long texts go: `i` means
+//! Long texts travel beside the JSON (see [`LongText`]): the optional fourth element of a
+//! messages entry lists, in order, where the batch's next long texts go: `i` means
 //! `content.text` of message `i`, `-1 - i` means `content.output` of message `i` (`0` in the
 //! JSON until then).
 
-use std::collections::VecDeque;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use tokio::sync::Semaphore;
-
-use crate::status::Status;
-use crate::util::lock;
+use crate::agent::status::Status;
+use crate::deliver::{self, Credit, Queue, Tag, Waker};
 
 /// A session's id and the token that names it in batches.
 ///
@@ -48,36 +44,6 @@ impl SessionKey {
             token,
             json: token.to_string(),
         })
-    }
-}
-
-/// Read-ahead credit held by queued messages, returned to the reader when they are drained.
-#[derive(Debug)]
-pub struct Credit {
-    sem: Arc<Semaphore>,
-    permits: usize,
-}
-
-impl Credit {
-    /// Credit of `permits` taken from `sem` (already acquired and forgotten by the caller).
-    pub fn new(sem: Arc<Semaphore>, permits: usize) -> Self {
-        Self { sem, permits }
-    }
-
-    /// Takes `other`'s permits into this credit (both from the same semaphore).
-    pub(crate) fn merge(&mut self, other: Credit) {
-        if Arc::ptr_eq(&self.sem, &other.sem) {
-            self.permits += other.permits;
-            std::mem::forget(other);
-        }
-        // Different semaphores cannot happen for one session; `other` drops and returns its
-        // permits in that case.
-    }
-}
-
-impl Drop for Credit {
-    fn drop(&mut self) {
-        self.sem.add_permits(self.permits);
     }
 }
 
@@ -134,32 +100,74 @@ impl MessageRun {
     }
 }
 
-enum Entry {
+/// One entry of a session batch.
+pub enum SessionEntry {
+    /// Messages of one session, in order (merged runs of it).
     Messages {
+        /// The session.
         key: Arc<SessionKey>,
+        /// The messages.
         run: MessageRun,
+        /// Whether their JSON is pure ASCII.
         ascii: bool,
-        _credit: Option<Credit>,
     },
+    /// A status change.
     Status {
+        /// The session.
         key: Arc<SessionKey>,
+        /// The new status.
         status: Status,
+        /// Its error text.
         error: Option<String>,
     },
+    /// A lifecycle event (JSON).
     Lifecycle {
+        /// The session.
         key: Arc<SessionKey>,
+        /// The event.
         json: String,
     },
-    Exited(Arc<SessionKey>),
+    /// The session was removed.
     Removed(Arc<SessionKey>),
+    /// A requested resource sample is done.
     Sampled,
 }
 
-impl Entry {
+impl deliver::Entry for SessionEntry {
+    fn weight(&self) -> usize {
+        self.size()
+    }
+
+    /// Messages of the same session merge while the held ones are under the cap (long
+    /// texts count: they are part of what one delivery hands to JS).
+    fn merge(&mut self, next: Self, cap: usize) -> Option<Self> {
+        match (self, next) {
+            (
+                SessionEntry::Messages {
+                    key,
+                    run: queued,
+                    ascii,
+                },
+                SessionEntry::Messages {
+                    key: k,
+                    run,
+                    ascii: a,
+                },
+            ) if Arc::ptr_eq(key, &k) && queued.body.len() + queued.long_bytes() < cap => {
+                queued.append(run);
+                *ascii &= a;
+                None
+            }
+            (_, next) => Some(next),
+        }
+    }
+}
+
+impl SessionEntry {
     /// Bytes the entry weighs in a batch (its JSON and its long texts).
     fn size(&self) -> usize {
         match self {
-            Entry::Messages { run, .. } => self.json_size() + run.long_bytes(),
+            SessionEntry::Messages { run, .. } => self.json_size() + run.long_bytes(),
             _ => self.json_size(),
         }
     }
@@ -167,34 +175,40 @@ impl Entry {
     /// About the length of the entry's JSON.
     fn json_size(&self) -> usize {
         match self {
-            Entry::Messages { run, key, .. } => {
+            SessionEntry::Messages { run, key, .. } => {
                 run.body.len() + run.long.len() * 11 + key.json.len() + 12
             }
-            Entry::Status { key, error, .. } => {
+            SessionEntry::Status { key, error, .. } => {
                 key.json.len() + error.as_ref().map_or(0, String::len) + 24
             }
-            Entry::Lifecycle { key, json } => key.json.len() + json.len() + 8,
-            Entry::Exited(key) | Entry::Removed(key) => key.json.len() + 8,
-            Entry::Sampled => 8,
+            SessionEntry::Lifecycle { key, json } => key.json.len() + json.len() + 8,
+            SessionEntry::Removed(key) => key.json.len() + 8,
+            SessionEntry::Sampled => 8,
         }
     }
 
     /// Whether the entry's JSON is pure ASCII.
     fn is_ascii(&self) -> bool {
         match self {
-            Entry::Messages { ascii, .. } => *ascii,
-            Entry::Status { error, .. } => error.as_deref().is_none_or(str::is_ascii),
-            Entry::Lifecycle { json, .. } => json.is_ascii(),
-            Entry::Exited(_) | Entry::Removed(_) | Entry::Sampled => true,
+            SessionEntry::Messages { ascii, .. } => *ascii,
+            SessionEntry::Status { error, .. } => error.as_deref().is_none_or(str::is_ascii),
+            SessionEntry::Lifecycle { json, .. } => json.is_ascii(),
+            SessionEntry::Removed(_) | SessionEntry::Sampled => true,
         }
     }
 
     /// Writes the entry's JSON to `out` and moves its long texts to `long`.
     fn write(self, out: &mut Vec<u8>, long: &mut Vec<LongText>) {
+        // `[tag,token` — every entry starts so.
+        let open = |out: &mut Vec<u8>, tag: Tag, key: &SessionKey| {
+            out.push(b'[');
+            out.extend_from_slice(itoa::Buffer::new().format(tag.code()).as_bytes());
+            out.push(b',');
+            out.extend_from_slice(key.json.as_bytes());
+        };
         match self {
-            Entry::Messages { key, run, .. } => {
-                out.extend_from_slice(b"[\"m\",");
-                out.extend_from_slice(key.json.as_bytes());
+            SessionEntry::Messages { key, run, .. } => {
+                open(out, Tag::Messages, &key);
                 out.extend_from_slice(b",[");
                 out.extend_from_slice(&run.body);
                 out.push(b']');
@@ -217,9 +231,8 @@ impl Entry {
                 out.push(b']');
                 long.extend(run.long);
             }
-            Entry::Status { key, status, error } => {
-                out.extend_from_slice(b"[\"s\",");
-                out.extend_from_slice(key.json.as_bytes());
+            SessionEntry::Status { key, status, error } => {
+                open(out, Tag::Status, &key);
                 out.extend_from_slice(b",\"");
                 out.extend_from_slice(status.as_str().as_bytes());
                 out.push(b'"');
@@ -229,32 +242,23 @@ impl Entry {
                 }
                 out.push(b']');
             }
-            Entry::Lifecycle { key, json } => {
-                out.extend_from_slice(b"[\"l\",");
-                out.extend_from_slice(key.json.as_bytes());
+            SessionEntry::Lifecycle { key, json } => {
+                open(out, Tag::Lifecycle, &key);
                 out.push(b',');
                 out.extend_from_slice(json.as_bytes());
                 out.push(b']');
             }
-            Entry::Exited(key) => {
-                out.extend_from_slice(b"[\"x\",");
-                out.extend_from_slice(key.json.as_bytes());
+            SessionEntry::Removed(key) => {
+                open(out, Tag::Removed, &key);
                 out.push(b']');
             }
-            Entry::Removed(key) => {
-                out.extend_from_slice(b"[\"r\",");
-                out.extend_from_slice(key.json.as_bytes());
-                out.push(b']');
+            SessionEntry::Sampled => {
+                out.push(b'[');
+                out.extend_from_slice(itoa::Buffer::new().format(Tag::Sampled.code()).as_bytes());
+                out.extend_from_slice(b",0]");
             }
-            Entry::Sampled => out.extend_from_slice(b"[\"u\",0]"),
         }
     }
-}
-
-#[derive(Default)]
-struct Inner {
-    entries: VecDeque<Entry>,
-    scheduled: bool,
 }
 
 /// One batch for JS: UTF-8 JSON text (every piece is serde_json output, validated runner
@@ -270,15 +274,14 @@ pub struct BatchText {
     pub long: Vec<LongText>,
 }
 
-/// Schedules a drain on the JS thread. Called without any lock held.
-pub type Waker = Box<dyn Fn() + Send + Sync>;
-
-/// The ordered queue of everything waiting to be delivered to JS.
+/// The sessions' delivery queue of one manager, and the count of live runner processes each
+/// batch carries.
 pub struct Outbox {
-    inner: Mutex<Inner>,
-    waker: Mutex<Option<Waker>>,
+    queue: Queue<SessionEntry>,
     alive: AtomicUsize,
-    batch_cap: usize,
+    /// The live count changed since the last batch: the next drain reports it even with no
+    /// entries.
+    alive_changed: AtomicBool,
 }
 
 impl std::fmt::Debug for Outbox {
@@ -294,96 +297,56 @@ impl Outbox {
     /// still goes out alone).
     pub fn new(batch_cap: usize) -> Arc<Self> {
         Arc::new(Self {
-            inner: Mutex::new(Inner::default()),
-            waker: Mutex::new(None),
+            queue: Queue::new(batch_cap),
             alive: AtomicUsize::new(0),
-            batch_cap,
+            alive_changed: AtomicBool::new(false),
         })
     }
 
     /// Installs the function that schedules a drain (or removes it, on dispose).
     pub fn set_waker(&self, waker: Option<Waker>) {
-        *lock(&self.waker) = waker;
+        self.queue.set_waker(waker);
     }
 
-    fn wake(&self) {
-        if let Some(w) = lock(&self.waker).as_ref() {
-            w();
-        }
-    }
-
-    fn push(&self, entry: Entry) {
-        let schedule = {
-            let mut inner = lock(&self.inner);
-            inner.entries.push_back(entry);
-            !std::mem::replace(&mut inner.scheduled, true)
-        };
-        if schedule {
-            self.wake();
-        }
-    }
-
-    /// Queues messages of one session, merging with the previous entry when it holds
-    /// messages of the same session.
+    /// Queues messages of one session (merged with the previous entry when that holds
+    /// messages of the same session), holding `credit` until JS takes them.
     pub fn push_messages(&self, key: &Arc<SessionKey>, run: MessageRun, credit: Option<Credit>) {
-        let mut credit = credit;
         if run.count == 0 {
             return;
         }
         // Checked here, on an I/O thread, so the JS thread can skip UTF-8 decoding.
-        let body_ascii = run.body.is_ascii();
-        let schedule = {
-            let mut inner = lock(&self.inner);
-            let mut run = Some(run);
-            if let Some(Entry::Messages {
-                key: k,
-                run: queued,
+        let ascii = run.body.is_ascii();
+        self.queue.push(
+            SessionEntry::Messages {
+                key: key.clone(),
+                run,
                 ascii,
-                _credit: c,
-            }) = inner.entries.back_mut()
-                && Arc::ptr_eq(k, key)
-                // Long texts count: they are part of what one delivery hands to JS.
-                && queued.body.len() + queued.long_bytes() < self.batch_cap
-                && let Some(r) = run.take()
-            {
-                queued.append(r);
-                *ascii &= body_ascii;
-                match (c.as_mut(), credit.take()) {
-                    (Some(c), Some(n)) => c.merge(n),
-                    (None, Some(n)) => *c = Some(n),
-                    (_, None) => {}
-                }
-            }
-            if let Some(run) = run {
-                inner.entries.push_back(Entry::Messages {
-                    key: key.clone(),
-                    run,
-                    ascii: body_ascii,
-                    _credit: credit,
-                });
-            }
-            !std::mem::replace(&mut inner.scheduled, true)
-        };
-        if schedule {
-            self.wake();
-        }
+            },
+            credit,
+        );
     }
 
     /// Queues a status change.
     pub fn push_status(&self, key: &Arc<SessionKey>, status: Status, error: Option<String>) {
-        self.push(Entry::Status {
-            key: key.clone(),
-            status,
-            error,
-        });
+        self.queue.push(
+            SessionEntry::Status {
+                key: key.clone(),
+                status,
+                error,
+            },
+            None,
+        );
     }
 
     /// Queues a lifecycle event (`json`: [`crate::lifecycle::LifecycleEvent::to_json`]).
     pub fn push_lifecycle(&self, key: &Arc<SessionKey>, json: String) {
-        self.push(Entry::Lifecycle {
-            key: key.clone(),
-            json,
-        });
+        self.queue.push(
+            SessionEntry::Lifecycle {
+                key: key.clone(),
+                json,
+            },
+            None,
+        );
     }
 
     /// Counts a newly spawned runner process as alive.
@@ -391,20 +354,22 @@ impl Outbox {
         self.alive.fetch_add(1, Ordering::SeqCst);
     }
 
-    /// Queues "process exited" and stops counting it as alive.
-    pub fn push_exited(&self, key: &Arc<SessionKey>) {
+    /// Stops counting a runner process as alive, and has JS told (a batch without entries
+    /// if nothing else is queued): the count keeps the host's event loop alive.
+    pub fn process_ended(&self) {
         self.alive.fetch_sub(1, Ordering::SeqCst);
-        self.push(Entry::Exited(key.clone()));
+        self.alive_changed.store(true, Ordering::SeqCst);
+        self.queue.wake();
     }
 
     /// Queues "a requested resource sample is done" (JS resolves `sampleResources()`).
     pub fn push_sampled(&self) {
-        self.push(Entry::Sampled);
+        self.queue.push(SessionEntry::Sampled, None);
     }
 
     /// Queues "session removed" (JS drops its callbacks).
     pub fn push_removed(&self, key: &Arc<SessionKey>) {
-        self.push(Entry::Removed(key.clone()));
+        self.queue.push(SessionEntry::Removed(key.clone()), None);
     }
 
     /// Number of runner processes alive.
@@ -412,36 +377,17 @@ impl Outbox {
         self.alive.load(Ordering::SeqCst)
     }
 
-    /// Takes the next batch as JSON text; `None` when nothing is queued. Drained messages
-    /// return their read-ahead credit. If entries remain the batch says so (`more`), no new
-    /// wake-up is sent, and the consumer must call `drain` again.
+    /// Takes the next batch as JSON text; `None` when there is nothing to tell. Drained
+    /// messages return their read-ahead credit. If entries remain the batch says so (`more`)
+    /// and the consumer must call `drain` again.
     pub fn drain(&self) -> Option<BatchText> {
-        let mut taken = Vec::new();
-        let more = {
-            let mut inner = lock(&self.inner);
-            let mut size = 0;
-            while let Some(e) = inner.entries.front() {
-                let s = e.size();
-                if !taken.is_empty() && size + s > self.batch_cap {
-                    break;
-                }
-                size += s;
-                if let Some(e) = inner.entries.pop_front() {
-                    taken.push(e);
-                }
-            }
-            let more = !inner.entries.is_empty();
-            inner.scheduled = more;
-            more
-        };
-        // With entries left, the consumer pulls the next batch itself (JS does it from
-        // `setImmediate`), so timers and I/O of the host run between two batches; a wake-up
-        // here would be handled in the same event-loop turn and starve them during a flood.
-        if taken.is_empty() {
+        let (taken, more) = self.queue.drain();
+        let alive_changed = self.alive_changed.swap(false, Ordering::SeqCst);
+        if taken.is_empty() && !alive_changed {
             return None;
         }
-        let cap: usize = taken.iter().map(Entry::json_size).sum::<usize>() + 16;
-        let ascii = taken.iter().all(Entry::is_ascii);
+        let cap: usize = taken.iter().map(SessionEntry::json_size).sum::<usize>() + 16;
+        let ascii = taken.iter().all(SessionEntry::is_ascii);
         let mut out = Vec::with_capacity(cap);
         let mut long = Vec::new();
         out.push(b'[');
@@ -461,13 +407,14 @@ impl Outbox {
 
     /// Drops everything queued (returning its credit) and never wakes JS again.
     pub fn close(&self) {
-        self.set_waker(None);
-        lock(&self.inner).entries.clear();
+        self.queue.close();
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use tokio::sync::Semaphore;
+
     use super::*;
     use std::sync::atomic::AtomicUsize;
 
@@ -501,7 +448,7 @@ mod tests {
         ob.push_status(&b, Status::Error, Some("x\né".into()));
         ob.push_messages(&a, run(b"{\"n\":3}", 1), None);
         ob.push_lifecycle(&a, r#"{"id":"a","kind":"ready"}"#.into());
-        ob.push_exited(&a);
+        ob.process_ended();
         ob.push_removed(&b);
         assert_eq!(
             wakes.load(Ordering::SeqCst),
@@ -514,12 +461,11 @@ mod tests {
         assert_eq!(
             v,
             serde_json::json!([0, 0,
-                ["m",1,[{"n":1},{"n":2}]],
-                ["s",2,"error","x\né"],
-                ["m",1,[{"n":3}]],
-                ["l",1,{"id":"a","kind":"ready"}],
-                ["x",1],
-                ["r",2]])
+                [0,1,[{"n":1},{"n":2}]],
+                [1,2,"error","x\né"],
+                [0,1,[{"n":3}]],
+                [2,1,{"id":"a","kind":"ready"}],
+                [3,2]])
         );
         assert_eq!(ob.drain(), None);
         ob.push_status(&a, Status::Done, None);
@@ -528,6 +474,20 @@ mod tests {
             2,
             "a new push after a drain schedules again"
         );
+    }
+
+    #[test]
+    fn an_exit_alone_still_tells_js_the_new_live_count() {
+        let (ob, wakes) = counting_outbox(1 << 20);
+        ob.process_started();
+        ob.process_started();
+        assert_eq!(ob.drain(), None, "nothing to tell yet");
+        ob.process_ended();
+        assert_eq!(wakes.load(Ordering::SeqCst), 1, "the exit wakes JS");
+        let batch = ob.drain().unwrap_or_default();
+        let v: serde_json::Value = serde_json::from_slice(&batch.json).expect("valid json");
+        assert_eq!(v, serde_json::json!([1, 0]));
+        assert_eq!(ob.drain(), None, "told once");
     }
 
     #[test]
@@ -565,7 +525,7 @@ mod tests {
         let v: serde_json::Value = serde_json::from_slice(&batch.json).expect("valid json");
         assert_eq!(
             v,
-            serde_json::json!([0, 0, ["m", 1, [
+            serde_json::json!([0, 0, [0, 1, [
                 {"n":0}, {"n":1,"content":{"text":0}}, {"n":2,"content":{"output":0}}, {"n":3}
             ], [1, -3]]])
         );

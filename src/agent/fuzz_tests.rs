@@ -2,9 +2,9 @@
 //! panic, never hold more than the cap, and the framer's output does not depend on how the
 //! input is split into reads.
 
-use crate::adapt::{self, Adapter};
-use crate::framing::tests::{Owned as Out, frame_all};
-use crate::outbox::{MessageRun, TextField};
+use crate::agent::adapt::{self, Adapter};
+use crate::agent::framing::tests::{Owned as Out, frame_all};
+use crate::agent::outbox::{MessageRun, TextField};
 use proptest::prelude::*;
 use serde_json::Value;
 
@@ -252,15 +252,15 @@ proptest! {
 
     #[test]
     fn fast_path_matches_the_general_path(line in claude_event(), long_min in prop_oneof![Just(usize::MAX), 0usize..24]) {
-        use crate::adapt::fast::{Fast, try_line_detaching};
+        use crate::agent::adapt::fast::{Fast, try_line_detaching};
         let text = serde_json::to_vec(&line).map_err(|e| TestCaseError::fail(e.to_string()))?;
         let mut run = MessageRun::default();
         match try_line_detaching(&text, true, 42, &mut run, long_min) {
             Fast::Messages(n) => {
                 prop_assert_eq!(run.count as usize, n);
                 let fast = reassemble(&run)?;
-                let event = match crate::protocol::classify(line) {
-                    crate::protocol::RunnerEvent::Provider(ev) => ev,
+                let event = match crate::agent::protocol::classify(line) {
+                    crate::agent::protocol::RunnerEvent::Provider(ev) => ev,
                     other => return Err(TestCaseError::fail(format!("unexpected {other:?}"))),
                 };
                 let slow = serde_json::to_value(adapt::adapt(Adapter::Claude, event, 42))
@@ -316,7 +316,7 @@ fn normalize_ids(mut v: Value) -> Value {
 
 #[test]
 fn fast_path_takes_the_common_lines() {
-    use crate::adapt::fast::{Fast, try_line};
+    use crate::agent::adapt::fast::{Fast, try_line};
     let mut run = MessageRun::default();
     let text = br#"{"type":"agent_event","sessionId":"s","event":{"type":"assistant","uuid":"u1","message":{"content":[{"type":"text","text":"hi \"there\""},{"type":"tool_use","id":"t","name":"Read","input":{"file_path":"/x"}}]}}}"#;
     assert_eq!(try_line(text, true, 5, &mut run), Fast::Messages(2));
@@ -375,7 +375,7 @@ fn fast_path_takes_the_common_lines() {
 
 /// Runs the fast path on one Claude line, which must give `n` messages; returns the run.
 fn fast_messages(line: &[u8], n: usize) -> MessageRun {
-    use crate::adapt::fast::{Fast, try_line};
+    use crate::agent::adapt::fast::{Fast, try_line};
     let mut run = MessageRun::default();
     assert_eq!(try_line(line, true, 5, &mut run), Fast::Messages(n));
     run
@@ -383,7 +383,7 @@ fn fast_messages(line: &[u8], n: usize) -> MessageRun {
 
 #[test]
 fn long_texts_leave_the_json_from_the_threshold_on() {
-    use crate::adapt::fast::LONG_TEXT_BYTES;
+    use crate::agent::adapt::fast::LONG_TEXT_BYTES;
     let long = "a".repeat(LONG_TEXT_BYTES);
     let short = "b".repeat(LONG_TEXT_BYTES - 1);
     let escaped = format!("{}\\n", "c".repeat(LONG_TEXT_BYTES));
@@ -437,7 +437,7 @@ fn long_texts_leave_the_json_from_the_threshold_on() {
 
 #[test]
 fn long_tool_outputs_leave_the_json_too() {
-    use crate::adapt::fast::LONG_TEXT_BYTES;
+    use crate::agent::adapt::fast::LONG_TEXT_BYTES;
     let file = "line of a file\n".repeat(LONG_TEXT_BYTES / 10);
     let line = serde_json::json!({"type": "user", "uuid": "u", "message": {"content": [
         {"type": "tool_result", "tool_use_id": "t1", "content": file},

@@ -19,7 +19,7 @@ use std::borrow::Cow;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::outbox::{LongText, MessageRun, TextField};
+use crate::agent::outbox::{LongText, MessageRun, TextField};
 
 /// Texts at least this long (bytes) travel beside the batch JSON instead of inside it.
 pub const LONG_TEXT_BYTES: usize = 16 * 1024;
