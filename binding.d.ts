@@ -49,7 +49,7 @@ export declare class NativeManager {
    * memory only.
    */
   resources(): NativeResourceReport
-  /** Samples now, off the JS thread; a `["u", 0]` batch entry says when it is done. */
+  /** Samples now, off the JS thread; a `sampled` batch entry says when it is done. */
   requestSample(): boolean
   /** The resolved settings, for diagnostics. */
   settings(): NativeSettings
@@ -75,6 +75,88 @@ export declare class NativeTerminal {
   info(): NativeTerminalInfo
 }
 
+/** What the core writes (see [`ContractValues`]). */
+export declare function contractValues(): ContractValues
+
+/**
+ * The strings the core writes, by kind, for the contract test to compare with the enums
+ * above.
+ */
+export interface ContractValues {
+  /** Every error code the core returns. */
+  errorCodes: Array<string>
+  /** Every status. */
+  statuses: Array<string>
+  /** Every stop reason. */
+  stopReasons: Array<string>
+  /** Every exit reason. */
+  exitReasons: Array<string>
+  /** Every lifecycle kind. */
+  lifecycleKinds: Array<string>
+  /** Every limit name. */
+  limitNames: Array<string>
+}
+
+/** Why an `exited` happened (`exited.reason`): on its own, a [`StopReason`], or never ran. */
+export declare const enum ExitReason {
+  /** It ended on its own. */
+  Exit = 'exit',
+  /** `stopSession` / `terminal.kill()`. */
+  Stop = 'stop',
+  /** `removeSession`. */
+  Remove = 'remove',
+  /** `dispose()`. */
+  Dispose = 'dispose',
+  /** A resource limit was crossed. */
+  Limit = 'limit',
+  /** The host process is exiting. */
+  HostExit = 'host-exit',
+  /** The OS refused to start it. */
+  SpawnFailed = 'spawn-failed',
+  /** The runner build it waited for failed. */
+  BuildFailed = 'build-failed',
+}
+
+/** The `kind` of a lifecycle event. */
+export declare const enum LifecycleKind {
+  /** A runner build started for this session. */
+  Building = 'building',
+  /** The build this session waited for succeeded. */
+  Built = 'built',
+  /** The build this session waited for failed. */
+  BuildFailed = 'build-failed',
+  /** The process is being spawned. */
+  Spawning = 'spawning',
+  /** It runs (`pid`). */
+  Spawned = 'spawned',
+  /** The runner said it is ready. */
+  Ready = 'ready',
+  /** Ending it was asked for (`reason`). */
+  Stopping = 'stopping',
+  /** A stop step reached its tree (`signal`, `target`, `why`). */
+  Signal = 'signal',
+  /** It ended, after its last output (`exitCode`, `signal`, `reason`). */
+  Exited = 'exited',
+  /** It was forgotten. */
+  Removed = 'removed',
+  /** A limit was crossed (`limit`, `value`, `bound`). */
+  Limit = 'limit',
+}
+
+/** The names of `limits`. */
+export declare const enum LimitName {
+  /** Resident memory of the whole tree, bytes. */
+  MaxRssBytes = 'maxRssBytes',
+  /** CPU time of the whole tree, ms. */
+  MaxCpuMs = 'maxCpuMs',
+  /** Live processes in the tree. */
+  MaxProcesses = 'maxProcesses',
+  /** Wall time since the start, ms. */
+  MaxRuntimeMs = 'maxRuntimeMs',
+  /** Time without activity, ms. */
+  MaxIdleMs = 'maxIdleMs',
+}
+
 /** A session whose runner is alive. */
 export interface LiveSession {
   /** Session id. */
@@ -82,6 +164,15 @@ export interface LiveSession {
   /** Runner pid. */
   pid: number
 }
+
+/** Largest `maxLineBytes` (256 MiB: a line becomes one JS string). */
+export declare const MAX_LINE_BYTES_LIMIT: number
+
+/** Largest `runnerNice`. */
+export declare const MAX_RUNNER_NICE: number
+
+/** Largest terminal `cols` and `rows`. */
+export declare const MAX_TERMINAL_SIZE: number
 
 /** One of `manager.resources().top`. */
 export interface NativeConsumer {
@@ -171,8 +262,8 @@ export interface NativeSessionInfo {
   sessionId: string
   /** Provider id. */
   provider: string
-  /** Status string. */
-  status: string
+  /** Status. */
+  status: SessionStatus
   /** Total cost in USD. */
   costUsd: number
   /** Input tokens. */
@@ -290,7 +381,90 @@ export interface OpResult {
   /** Why not. */
   error?: string
   /** Stable error code. */
-  code?: string
+  code?: SidecarErrorCode
   /** `startSession` only: the token naming the session in batches. */
   token?: number
 }
+
+/** A session's status (the TypeScript manager's strings). */
+export declare const enum SessionStatus {
+  /** A turn is in progress. */
+  Running = 'running',
+  /** Waiting for a prompt. */
+  Idle = 'idle',
+  /** The turn or the session ended normally. */
+  Done = 'done',
+  /** The agent or the runner failed. */
+  Error = 'error',
+}
+
+/** Stable error codes: `result.code` of `{ ok: false }` and `err.code` of thrown errors. */
+export declare const enum SidecarErrorCode {
+  /** A session with that id exists. */
+  SessionExists = 'ERR_SESSION_EXISTS',
+  /** No session with that id. */
+  SessionNotFound = 'ERR_SESSION_NOT_FOUND',
+  /** The session cannot take that call in its current state. */
+  InvalidState = 'ERR_INVALID_STATE',
+  /** An argument or option is malformed (every malformed input, options included). */
+  InvalidArgument = 'ERR_INVALID_ARGUMENT',
+  /** Provider `claude` without a Claude CLI. */
+  ClaudeNotFound = 'ERR_CLAUDE_NOT_FOUND',
+  /** No runner script for the provider. */
+  RunnerNotFound = 'ERR_RUNNER_NOT_FOUND',
+  /** The `cwd` option names no folder. */
+  CwdNotFound = 'ERR_CWD_NOT_FOUND',
+  /** The OS refused to start the runner. */
+  SpawnFailed = 'ERR_SPAWN_FAILED',
+  /** The runner's stdin queue is full (the runner is not reading). */
+  StdinFull = 'ERR_STDIN_FULL',
+  /** The manager has been disposed. */
+  Disposed = 'ERR_DISPOSED',
+  /** A terminal with that id exists. */
+  TerminalExists = 'ERR_TERMINAL_EXISTS',
+  /** The addon failed where it should not have (a bug). */
+  Internal = 'ERR_INTERNAL',
+  /** `dispose()` gave up: runners outlived their stop and kill graces. */
+  RunnerStuck = 'ERR_RUNNER_STUCK',
+  /**
+   * Before 0.2 the constructor's code for a bad option; every malformed input is
+   * `ERR_INVALID_ARGUMENT` now. Kept so code comparing with it still type-checks.
+   */
+  InvalidOptionLegacy = 'ERR_INVALID_OPTION',
+}
+
+/**
+ * Codes of the errors `require`/`import` of the package throws when no addon can be loaded
+ * (thrown by `loader.js`, before the binding exists, so spelled there and checked by test).
+ */
+export declare const enum SidecarLoadErrorCode {
+  /** No package for this platform is installed. */
+  NativeNotFound = 'ERR_SIDECAR_NATIVE_NOT_FOUND',
+  /** The installed platform package is another version than the main package. */
+  NativeVersion = 'ERR_SIDECAR_NATIVE_VERSION',
+  /** The engine refused to load the addon (the cause says why). */
+  NativeLoad = 'ERR_SIDECAR_NATIVE_LOAD',
+  /** No addon is built for this platform. */
+  UnsupportedPlatform = 'ERR_SIDECAR_UNSUPPORTED_PLATFORM',
+}
+
+/** Why a session or terminal is being ended (`stopping.reason`). */
+export declare const enum StopReason {
+  /** `stopSession` / `terminal.kill()`. */
+  Stop = 'stop',
+  /** `removeSession`. */
+  Remove = 'remove',
+  /** `dispose()`. */
+  Dispose = 'dispose',
+  /** A resource limit was crossed. */
+  Limit = 'limit',
+  /** The host process is exiting. */
+  HostExit = 'host-exit',
+}
+
+/**
+ * The tag numbers of deliveries by name (`messages`, `status`, `lifecycle`, `removed`,
+ * `sampled`, `output`, `idle`, `exit`, `failed`): `index.js` reads them once at load and
+ * never spells a tag itself.
+ */
+export declare function wireTags(): Record<string, number>

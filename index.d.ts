@@ -1,11 +1,14 @@
 // Public types of the native SidecarManager (drop-in for the TypeScript SidecarManager).
-// binding.d.ts holds the generated types of the internal native class.
+// binding.d.ts holds the generated types of the internal native class and the contract
+// (src/napi/contract.rs): the unions below that JS branches on are derived from it, so they
+// cannot drift from what the addon returns.
+import type * as B from './binding.js'
 
 /** Provider ids with a dedicated adapter; any other string is accepted and uses the claude mapping. */
 export type ProviderId = 'claude' | 'codex' | 'ollama' | (string & {})
 
 /** Session status strings. */
-export type SessionStatus = 'running' | 'idle' | 'done' | 'error'
+export type SessionStatus = `${B.SessionStatus}`
 
 /** The kinds of AgentMessage. */
 export type AgentMessageType =
@@ -184,7 +187,10 @@ export interface ResourceReport {
 }
 
 /** Why a session or terminal is being ended. */
-export type StopReason = 'stop' | 'remove' | 'dispose' | 'limit' | 'host-exit'
+export type StopReason = `${B.StopReason}`
+
+/** Why an `exited` happened: on its own, a StopReason, or it never ran. */
+export type ExitReason = `${B.ExitReason}`
 
 interface LifecycleBase {
   /** The session's or terminal's id. */
@@ -213,12 +219,13 @@ export type LifecycleEvent = LifecycleBase &
         target: 'group' | 'session'
         why: 'stop grace elapsed' | 'kill grace elapsed' | 'remove' | 'stop' | 'dispose' | 'limit' | 'host exit' | 'left over after the runner exited'
       }
-    | { kind: 'exited'; exitCode: number | null; signal: string | null; reason: 'exit' | StopReason | 'spawn-failed' | 'build-failed' }
+    | { kind: 'exited'; exitCode: number | null; signal: string | null; reason: ExitReason }
     | { kind: 'removed' }
-    | { kind: 'limit'; limit: keyof Limits; value: number; bound: number }
+    | { kind: 'limit'; limit: LimitName; value: number; bound: number }
   )
 
-export type LifecycleKind = LifecycleEvent['kind']
+/** Every `kind` of LifecycleEvent (the contract's list; the usage check proves the union above has exactly these). */
+export type LifecycleKind = `${B.LifecycleKind}`
 export type LifecycleCallback = (event: LifecycleEvent) => void
 
 /** Options of `startSession` (same as the TypeScript manager). */
@@ -296,20 +303,18 @@ export interface RunnerBuild {
   env?: Record<string, string>
 }
 
-/** Stable error codes of `{ ok: false }` results. */
-export type SidecarErrorCode =
-  | 'ERR_SESSION_EXISTS'
-  | 'ERR_SESSION_NOT_FOUND'
-  | 'ERR_INVALID_STATE'
-  | 'ERR_INVALID_ARGUMENT'
-  | 'ERR_CLAUDE_NOT_FOUND'
-  | 'ERR_RUNNER_NOT_FOUND'
-  | 'ERR_CWD_NOT_FOUND'
-  | 'ERR_SPAWN_FAILED'
-  | 'ERR_STDIN_FULL'
-  | 'ERR_DISPOSED'
-  | 'ERR_TERMINAL_EXISTS'
-  | 'ERR_INTERNAL'
+/**
+ * Stable error codes: `code` of `{ ok: false }` results and of thrown errors. Every malformed
+ * argument or option is `ERR_INVALID_ARGUMENT` (the constructor said `ERR_INVALID_OPTION`
+ * before 0.2; that code stays in the union so existing comparisons still compile).
+ */
+export type SidecarErrorCode = `${B.SidecarErrorCode}`
+
+/** `code` of the error `require`/`import` throws when the addon cannot be loaded. */
+export type SidecarLoadErrorCode = `${B.SidecarLoadErrorCode}`
+
+/** Names of `limits`. */
+export type LimitName = `${B.LimitName}`
 
 /** Result of the session calls. */
 export interface SidecarResult {

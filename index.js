@@ -7,8 +7,12 @@
 // alive, and the process-exit hook. Everything else is in Rust (src/).
 
 const path = require('node:path')
-const { NativeManager, wireTags } = require('./loader.js').load()
-const { Terminal, terminalOptions, terminalInfo, argError } = require('./terminal.js')
+const binding = require('./loader.js').load()
+const { NativeManager, wireTags } = binding
+const { Terminal, terminalOptions, terminalInfo, argError } = require('./terminal.js')(binding)
+
+/** Error codes, from the addon's contract (src/napi/contract.rs): never spelled here. */
+const E = binding.SidecarErrorCode
 
 /** Every live manager, so the exit hook can end their runners. */
 const liveManagers = new Set()
@@ -26,14 +30,16 @@ function installExitHook() {
 /** Tag numbers of delivery entries, from the addon (src/deliver/tag.rs): never spelled here. */
 const TAG = wireTags()
 
-const MAX_LINE_BYTES_LIMIT = 256 * 1024 * 1024
+const MAX_LINE_BYTES_LIMIT = binding.MAX_LINE_BYTES_LIMIT
+const MAX_RUNNER_NICE = binding.MAX_RUNNER_NICE
 
 const NUMBER_OPTIONS = ['stopGraceMs', 'killGraceMs', 'cleanupGraceMs', 'maxLineBytes', 'maxPendingBytes', 'resourceSampleMs']
 
 function optionError(name, expected, value) {
   const got = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value
   const err = new TypeError(`SidecarManager option "${name}" must be ${expected} (got ${got}${typeof value === 'number' ? ` ${value}` : ''})`)
-  err.code = 'ERR_INVALID_OPTION'
+  // One code for every malformed input (before 0.2 the constructor used E.InvalidOptionLegacy).
+  err.code = E.InvalidArgument
   return err
 }
 
@@ -72,8 +78,8 @@ function validateOptions(options) {
   }
   if (options.runnerNice !== undefined) {
     const v = options.runnerNice
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 19) {
-      throw optionError('runnerNice', 'a whole number from 0 to 19', v)
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > MAX_RUNNER_NICE) {
+      throw optionError('runnerNice', `a whole number from 0 to ${MAX_RUNNER_NICE}`, v)
     }
     out.runnerNice = v
   }
@@ -185,7 +191,7 @@ class SidecarManager {
       )
     } catch (err) {
       const e = new TypeError(`SidecarManager: ${err && err.message ? err.message : err}`)
-      e.code = 'ERR_INVALID_OPTION'
+      e.code = E.InvalidArgument
       throw e
     }
     this.#cleanupGraceMs = this.#native.settings().cleanupGraceMs
@@ -198,21 +204,21 @@ class SidecarManager {
 
   /** Start an agent session with the given provider. */
   startSession(sessionId, provider, prompt, options = {}) {
-    if (this.#state !== 'ready') return fail(DISPOSED, 'ERR_DISPOSED')
-    if (typeof sessionId !== 'string') return fail('sessionId must be a string', 'ERR_INVALID_ARGUMENT')
-    if (typeof provider !== 'string') return fail('provider must be a string', 'ERR_INVALID_ARGUMENT')
-    if (typeof prompt !== 'string') return fail('prompt must be a string', 'ERR_INVALID_ARGUMENT')
+    if (this.#state !== 'ready') return fail(DISPOSED, E.Disposed)
+    if (typeof sessionId !== 'string') return fail('sessionId must be a string', E.InvalidArgument)
+    if (typeof provider !== 'string') return fail('provider must be a string', E.InvalidArgument)
+    if (typeof prompt !== 'string') return fail('prompt must be a string', E.InvalidArgument)
     let optionsJson
     try {
       optionsJson = JSON.stringify(options ?? null) ?? 'null'
     } catch (err) {
-      return fail(`Invalid options: ${err && err.message ? err.message : err}`, 'ERR_INVALID_ARGUMENT')
+      return fail(`Invalid options: ${err && err.message ? err.message : err}`, E.InvalidArgument)
     }
     let r
     try {
       r = this.#native.startSession(sessionId, provider, prompt, optionsJson, hostEnv())
     } catch (err) {
-      return fail(`startSession failed: ${err && err.message ? err.message : err}`, 'ERR_INTERNAL')
+      return fail(`startSession failed: ${err && err.message ? err.message : err}`, E.Internal)
     }
     if (!r.ok) return toResult(r)
     const token = r.token
@@ -224,16 +230,16 @@ class SidecarManager {
 
   /** Stop a running session: stop message, then SIGTERM/SIGKILL to its process group after the graces. */
   stopSession(sessionId) {
-    if (this.#state !== 'ready') return fail(DISPOSED, 'ERR_DISPOSED')
-    if (typeof sessionId !== 'string') return fail('Session not found', 'ERR_SESSION_NOT_FOUND')
+    if (this.#state !== 'ready') return fail(DISPOSED, E.Disposed)
+    if (typeof sessionId !== 'string') return fail('Session not found', E.SessionNotFound)
     return toResult(this.#native.stopSession(sessionId))
   }
 
   /** Send a follow-up prompt to a session. */
   writePrompt(sessionId, prompt) {
-    if (this.#state !== 'ready') return fail(DISPOSED, 'ERR_DISPOSED')
-    if (typeof sessionId !== 'string') return fail('Session not found', 'ERR_SESSION_NOT_FOUND')
-    if (typeof prompt !== 'string') return fail('prompt must be a string', 'ERR_INVALID_ARGUMENT')
+    if (this.#state !== 'ready') return fail(DISPOSED, E.Disposed)
+    if (typeof sessionId !== 'string') return fail('Session not found', E.SessionNotFound)
+    if (typeof prompt !== 'string') return fail('prompt must be a string', E.InvalidArgument)
     return toResult(this.#native.writePrompt(sessionId, prompt))
   }
 
@@ -353,14 +359,14 @@ class SidecarManager {
   openTerminal(id, options) {
     if (this.#state !== 'ready') {
       const e = new Error(DISPOSED)
-      e.code = 'ERR_DISPOSED'
+      e.code = E.Disposed
       throw e
     }
     if (typeof id !== 'string' || id === '') throw argError('terminal id must be a non-empty string')
     const opts = terminalOptions(options, process.cwd())
     const r = this.#native.openTerminal(id, opts, hostEnv())
     if (r && r.ok === false) {
-      const e = r.code === 'ERR_INVALID_ARGUMENT' ? new TypeError(r.error) : new Error(r.error)
+      const e = r.code === E.InvalidArgument ? new TypeError(r.error) : new Error(r.error)
       e.code = r.code
       throw e
     }
@@ -499,12 +505,12 @@ class SidecarManager {
     if (live.length === 0 && terminals.length === 0) return this.#checkDisposed(0)
     const errors = live.map((s) => {
       const e = new Error(`runner of session ${s.sessionId} (pid ${s.pid}) did not exit after SIGKILL`)
-      e.code = 'ERR_RUNNER_STUCK'
+      e.code = E.RunnerStuck
       return e
     })
     for (const t of terminals) {
       const e = new Error(`program of terminal ${t.sessionId} (pid ${t.pid}) did not exit after SIGKILL`)
-      e.code = 'ERR_RUNNER_STUCK'
+      e.code = E.RunnerStuck
       errors.push(e)
     }
     this.#finishDispose()

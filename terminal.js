@@ -3,11 +3,13 @@
 // This file only does what must happen on the JS thread: argument checks, the callback lists
 // (a callback that throws is reported and the others still run) and the exit promise.
 
-const MAX_SIZE = 65535
+// The contract (codes, bounds) comes from the addon: see src/napi/contract.rs.
+let MAX_SIZE
+let INVALID_ARGUMENT
 
 function argError(message) {
   const err = new TypeError(message)
-  err.code = 'ERR_INVALID_ARGUMENT'
+  err.code = INVALID_ARGUMENT
   return err
 }
 
@@ -230,7 +232,7 @@ class Terminal {
   }
 }
 
-/** Checks `openTerminal` options; throws a TypeError (code ERR_INVALID_ARGUMENT) naming the bad one. */
+/** Checks `openTerminal` options; throws a TypeError (code InvalidArgument) naming the bad one. */
 function terminalOptions(options, cwd) {
   if (options === undefined || options === null) options = {}
   if (typeof options !== 'object' || Array.isArray(options)) throw argError('options must be an object')
@@ -278,4 +280,9 @@ function terminalOptions(options, cwd) {
   return out
 }
 
-module.exports = { Terminal, terminalOptions, terminalInfo, argError }
+/** This module over `binding` (the loaded addon): its contract sets the codes and bounds. */
+module.exports = function terminalModule(binding) {
+  MAX_SIZE = binding.MAX_TERMINAL_SIZE
+  INVALID_ARGUMENT = binding.SidecarErrorCode.InvalidArgument
+  return { Terminal, terminalOptions, terminalInfo, argError }
+}

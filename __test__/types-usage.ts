@@ -102,3 +102,17 @@ console.log(again, accepted, infos, fg, back, term.pid, term.cols, term.rows, te
 new Terminal()
 // @ts-expect-error: encoding is "utf8" or null
 manager.openTerminal('t2', { encoding: 'latin1' })
+
+// The contract: index.d.ts's unions are the binding's (src/napi/contract.rs), exactly.
+import type { ExitReason, LifecycleKind, LimitName, SidecarErrorCode, SidecarLoadErrorCode } from '../index.js'
+type Equal<X, Y> = (<T>() => T extends X ? 1 : 2) extends <T>() => T extends Y ? 1 : 2 ? true : false
+const kindsAreTheContracts: Equal<LifecycleEvent['kind'], LifecycleKind> = true
+const limitsAreTheContracts: Equal<keyof Limits, LimitName> = true
+const exitReasonsHoldStopReasons: Equal<Extract<ExitReason, StopReason>, StopReason> = true
+const statusesAreTheTSManagers: Equal<SessionStatus, 'running' | 'idle' | 'done' | 'error'> = true
+const invalid: SidecarErrorCode = 'ERR_INVALID_ARGUMENT'
+const legacy: SidecarErrorCode = 'ERR_INVALID_OPTION'
+const load: SidecarLoadErrorCode = 'ERR_SIDECAR_NATIVE_NOT_FOUND'
+// @ts-expect-error: not a code
+const notACode: SidecarErrorCode = 'ERR_NOPE'
+console.log(kindsAreTheContracts, limitsAreTheContracts, exitReasonsHoldStopReasons, statusesAreTheTSManagers, invalid, legacy, load, notACode)

@@ -19,6 +19,8 @@ pub const DEFAULT_MAX_LINE_BYTES: usize = 10 * 1024 * 1024;
 /// Largest accepted `maxLineBytes` (256 MiB): a line becomes one JS string, and engines cap
 /// strings at about 512 M characters (V8); a larger cap could not be honoured.
 pub const MAX_MAX_LINE_BYTES: usize = 256 * 1024 * 1024;
+/// Largest `runnerNice`: the lowest priority a Unix nice value has.
+pub const MAX_RUNNER_NICE: u8 = 19;
 /// Most bytes read from one runner but not yet delivered to JS (50 MB).
 pub const DEFAULT_MAX_PENDING_BYTES: usize = 50 * 1024 * 1024;
 /// Nice steps below the app that runners run at (the `nice` command's default): runners are
@@ -136,8 +138,8 @@ impl ManagerConfig {
             None => DEFAULT_RUNNER_NICE,
             Some(n) => u8::try_from(n)
                 .ok()
-                .filter(|n| i32::from(*n) <= crate::process::MAX_NICE)
-                .ok_or_else(|| format!("runnerNice must be 0..19 (got {n})"))?,
+                .filter(|n| *n <= MAX_RUNNER_NICE)
+                .ok_or_else(|| format!("runnerNice must be 0..{MAX_RUNNER_NICE} (got {n})"))?,
         };
         let limits = match &opts.limits_json {
             None => Limits::default(),

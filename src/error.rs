@@ -27,9 +27,30 @@ pub enum ErrorCode {
     Disposed,
     /// A terminal with that id exists.
     TerminalExists,
+    /// The addon failed where it should not have (a bug); the message says where.
+    Internal,
+    /// `dispose()` gave up: runners outlived their stop and kill graces.
+    RunnerStuck,
 }
 
 impl ErrorCode {
+    /// Every code, for the binding's contract check.
+    pub const ALL: [ErrorCode; 13] = [
+        ErrorCode::SessionExists,
+        ErrorCode::SessionNotFound,
+        ErrorCode::InvalidState,
+        ErrorCode::InvalidArgument,
+        ErrorCode::ClaudeNotFound,
+        ErrorCode::RunnerNotFound,
+        ErrorCode::CwdNotFound,
+        ErrorCode::SpawnFailed,
+        ErrorCode::StdinFull,
+        ErrorCode::Disposed,
+        ErrorCode::TerminalExists,
+        ErrorCode::Internal,
+        ErrorCode::RunnerStuck,
+    ];
+
     /// The code string JS sees.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -44,6 +65,8 @@ impl ErrorCode {
             ErrorCode::SpawnFailed => "ERR_SPAWN_FAILED",
             ErrorCode::StdinFull => "ERR_STDIN_FULL",
             ErrorCode::Disposed => "ERR_DISPOSED",
+            ErrorCode::Internal => "ERR_INTERNAL",
+            ErrorCode::RunnerStuck => "ERR_RUNNER_STUCK",
         }
     }
 }

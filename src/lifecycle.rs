@@ -26,6 +26,15 @@ pub enum Reason {
 }
 
 impl Reason {
+    /// Every reason, for the binding's contract check.
+    pub const ALL: [Reason; 5] = [
+        Reason::Stop,
+        Reason::Remove,
+        Reason::Dispose,
+        Reason::Limit,
+        Reason::HostExit,
+    ];
+
     /// The name JS sees.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -53,6 +62,13 @@ pub enum ExitReason {
 }
 
 impl ExitReason {
+    /// Every reason of its own (besides [`ExitReason::Ended`] with each [`Reason`]).
+    pub const OWN: [ExitReason; 3] = [
+        ExitReason::Exit,
+        ExitReason::SpawnFailed,
+        ExitReason::BuildFailed,
+    ];
+
     /// The name JS sees.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -130,6 +146,21 @@ pub enum LifecycleEvent {
 }
 
 impl LifecycleEvent {
+    /// Every `kind`, for the binding's contract check.
+    pub const KINDS: [&'static str; 11] = [
+        "building",
+        "built",
+        "build-failed",
+        "spawning",
+        "spawned",
+        "ready",
+        "stopping",
+        "signal",
+        "exited",
+        "removed",
+        "limit",
+    ];
+
     /// The `kind` JS sees.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -196,6 +227,42 @@ impl LifecycleEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kinds_lists_the_kind_of_every_event() {
+        let one_of_each = [
+            LifecycleEvent::Building,
+            LifecycleEvent::Built { duration_ms: 1 },
+            LifecycleEvent::BuildFailed {
+                error: String::new(),
+                output: String::new(),
+            },
+            LifecycleEvent::Spawning,
+            LifecycleEvent::Spawned { pid: 1 },
+            LifecycleEvent::Ready { since_start_ms: 1 },
+            LifecycleEvent::Stopping {
+                reason: Reason::Stop,
+            },
+            LifecycleEvent::Signal {
+                signal: String::new(),
+                target: Target::Group,
+                why: "",
+            },
+            LifecycleEvent::Exited {
+                exit_code: None,
+                signal: None,
+                reason: ExitReason::Exit,
+            },
+            LifecycleEvent::Removed,
+            LifecycleEvent::Limit {
+                limit: "maxCpuMs",
+                value: 1.0,
+                bound: 1.0,
+            },
+        ];
+        let kinds: Vec<&str> = one_of_each.iter().map(LifecycleEvent::kind).collect();
+        assert_eq!(kinds, LifecycleEvent::KINDS);
+    }
 
     fn parse(e: &LifecycleEvent) -> Value {
         serde_json::from_str(&e.to_json_at("s1", 42)).expect("json")

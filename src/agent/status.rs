@@ -23,6 +23,9 @@ pub enum Status {
 }
 
 impl Status {
+    /// Every status, for the binding's contract check.
+    pub const ALL: [Status; 4] = [Status::Running, Status::Idle, Status::Done, Status::Error];
+
     /// The status string.
     pub fn as_str(self) -> &'static str {
         match self {

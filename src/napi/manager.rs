@@ -8,6 +8,7 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 use super::callback::waker;
+use super::contract::{SessionStatus, SidecarErrorCode};
 use super::terminal::{NativeTerminal, NativeTerminalInfo, NativeTerminalOptions};
 use super::wire::{JsBatch, JsTerminalBatch};
 
@@ -60,7 +61,7 @@ pub struct OpResult {
     /// Why not.
     pub error: Option<String>,
     /// Stable error code.
-    pub code: Option<String>,
+    pub code: Option<SidecarErrorCode>,
     /// `startSession` only: the token naming the session in batches.
     pub token: Option<f64>,
 }
@@ -80,7 +81,7 @@ fn result_with_token(r: std::result::Result<Option<u64>, OpError>) -> OpResult {
         Err(e) => OpResult {
             ok: false,
             error: Some(e.message),
-            code: Some(e.code.as_str().to_owned()),
+            code: Some(e.code.into()),
             token: None,
         },
     }
@@ -93,8 +94,8 @@ pub struct NativeSessionInfo {
     pub session_id: String,
     /// Provider id.
     pub provider: String,
-    /// Status string.
-    pub status: String,
+    /// Status.
+    pub status: SessionStatus,
     /// Total cost in USD.
     pub cost_usd: f64,
     /// Input tokens.
@@ -191,7 +192,7 @@ impl From<Snapshot> for NativeSessionInfo {
         Self {
             session_id: s.session_id,
             provider: s.provider,
-            status: s.status.as_str().to_owned(),
+            status: s.status.into(),
             cost_usd: s.cost_usd,
             input_tokens: s.input_tokens,
             output_tokens: s.output_tokens,

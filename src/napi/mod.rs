@@ -8,6 +8,7 @@
 //! - [`wire`]: how a delivery becomes JS values, and the tags `index.js` reads them by.
 
 mod callback;
+mod contract;
 mod manager;
 mod terminal;
 mod wire;

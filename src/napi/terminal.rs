@@ -8,7 +8,7 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 use crate::process::exit_parts;
-use crate::terminal::options::TerminalRequest;
+use crate::terminal::options::{MAX_TERMINAL_SIZE, TerminalRequest};
 use crate::terminal::{Terminal, TerminalInfo};
 
 /// `openTerminal` options, type-checked by the JS wrapper.
@@ -159,7 +159,7 @@ impl NativeTerminal {
         let (Ok(c), Ok(r)) = (u16::try_from(cols), u16::try_from(rows)) else {
             return Err(Error::new(
                 Status::InvalidArg,
-                "cols and rows must be at most 65535",
+                format!("cols and rows must be at most {MAX_TERMINAL_SIZE}"),
             ));
         };
         self.inner

@@ -48,8 +48,6 @@ use macos as os;
 
 pub use containment::{Containment, Target};
 pub use escalation::{Control, Escalation};
-/// Highest nice value (lowest priority) of this system, the bound of `runnerNice`.
-pub use os::MAX_NICE;
 pub use platform::{PtySpawned, Spawned, check_program, resolve_program};
 pub use run::{
     Drain, DrainOrder, ExitSignal, ProcessHandle, Supervised, Supervision, Watcher, run,

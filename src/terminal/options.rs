@@ -50,13 +50,16 @@ pub struct TerminalRequest {
     pub limits_json: Option<String>,
 }
 
+/// Largest `cols` and `rows` a terminal can have (the PTY's size fields are 16-bit).
+pub const MAX_TERMINAL_SIZE: u16 = u16::MAX;
+
 fn size(v: Option<u32>, default: u16, name: &str) -> Result<u16, OpError> {
     match v {
         None => Ok(default),
         Some(n) => u16::try_from(n).ok().filter(|n| *n > 0).ok_or_else(|| {
             OpError::new(
                 ErrorCode::InvalidArgument,
-                format!("{name} must be an integer from 1 to 65535 (got {n})"),
+                format!("{name} must be an integer from 1 to {MAX_TERMINAL_SIZE} (got {n})"),
             )
         }),
     }

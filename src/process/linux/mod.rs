@@ -12,10 +12,12 @@ mod watchdog;
 pub use pdeathsig::{helper as pdeathsig_helper, set_on_exec as set_pdeathsig_on_exec};
 pub use pidfd::exit_fd;
 pub use pipe::grow_pipe;
-pub use priority::{MAX_NICE, lower_current_thread};
+pub use priority::lower_current_thread;
 pub use procfs::{each_process, process_name, session_members};
 pub use watchdog::{SEND_FLAGS, SESSION_KILL, prepare_socket};
 
+#[cfg(test)]
+pub use priority::MAX_NICE;
 #[cfg(test)]
 pub use procfs::nice_of;
 

@@ -11,6 +11,6 @@ mod watchdog;
 
 pub use kqueue::exit_fd;
 pub use libproc::{each_process, process_name, session_members};
-pub use priority::{MAX_NICE, lower_current_thread};
+pub use priority::lower_current_thread;
 pub use spawn::{grow_pipe, pdeathsig_helper, set_pdeathsig_on_exec};
 pub use watchdog::{SEND_FLAGS, SESSION_KILL, prepare_socket};

@@ -3,9 +3,6 @@
 
 use std::io;
 
-/// Highest nice value (lowest priority).
-pub const MAX_NICE: i32 = 20;
-
 /// Always `Unsupported` (see the module docs).
 pub fn lower_current_thread(_steps: u8) -> io::Result<i32> {
     Err(io::Error::from(io::ErrorKind::Unsupported))
