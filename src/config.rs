@@ -26,8 +26,6 @@ pub const DEFAULT_MAX_PENDING_BYTES: usize = 50 * 1024 * 1024;
 /// Nice steps below the app that runners run at (the `nice` command's default): runners are
 /// background work, and on a small machine a burst of them must not starve the app's JS thread.
 pub const DEFAULT_RUNNER_NICE: u8 = 10;
-/// Longest a runner build may run by default (ms).
-pub const DEFAULT_BUILD_TIMEOUT_MS: u64 = 5 * 60_000;
 /// How often the processes of every session and terminal are sampled (ms).
 pub const DEFAULT_RESOURCE_SAMPLE_MS: u64 = 2_000;
 /// Most bytes queued for one runner's stdin (one larger prompt is still accepted when the
@@ -157,7 +155,12 @@ impl ManagerConfig {
         let kill_grace = Duration::from_millis(opts.kill_grace_ms.unwrap_or(DEFAULT_KILL_GRACE_MS));
         let runner_build = match &opts.runner_build_json {
             None => None,
-            Some(text) => Some(build_spec(text, env, opts.cwd.as_deref(), kill_grace)?),
+            Some(text) => Some(crate::build::options::parse(
+                text,
+                env,
+                opts.cwd.as_deref(),
+                kill_grace,
+            )?),
         };
         Ok(Self {
             runner_roots,
@@ -185,94 +188,6 @@ impl ManagerConfig {
         check_limits_sampled(&limits, self.sample_every)?;
         Ok(limits)
     }
-}
-
-/// Reads `runnerBuild`: the command must be a non-empty list of strings; `cwd` and `watch`
-/// are taken relative to the host's directory; the build gets the host's environment with
-/// `env` over it.
-fn build_spec(
-    text: &str,
-    host_env: &HashMap<String, String>,
-    host_cwd: Option<&str>,
-    kill_grace: Duration,
-) -> Result<crate::build::BuildSpec, String> {
-    use serde_json::Value;
-    let v: Value = serde_json::from_str(text).map_err(|e| format!("runnerBuild: {e}"))?;
-    let obj = v
-        .as_object()
-        .ok_or_else(|| "runnerBuild must be an object".to_owned())?;
-    const KNOWN: [&str; 6] = ["command", "cwd", "when", "watch", "timeoutMs", "env"];
-    if let Some(k) = obj.keys().find(|k| !KNOWN.contains(&k.as_str())) {
-        return Err(format!("runnerBuild: unknown field \"{k}\""));
-    }
-    let strings = |name: &str| -> Result<Vec<String>, String> {
-        match obj.get(name) {
-            None | Some(Value::Null) => Ok(Vec::new()),
-            Some(Value::Array(a)) => a
-                .iter()
-                .map(|x| x.as_str().map(str::to_owned))
-                .collect::<Option<Vec<_>>>()
-                .ok_or_else(|| format!("runnerBuild.{name} must be an array of strings")),
-            Some(_) => Err(format!("runnerBuild.{name} must be an array of strings")),
-        }
-    };
-    let command = strings("command")?;
-    if command.is_empty() || command[0].is_empty() {
-        return Err("runnerBuild.command must be a non-empty array of strings".into());
-    }
-    let base = PathBuf::from(host_cwd.unwrap_or("."));
-    let cwd = match obj.get("cwd") {
-        None | Some(Value::Null) => Some(base.clone()),
-        Some(Value::String(c)) if !c.is_empty() => Some(base.join(c)),
-        Some(_) => return Err("runnerBuild.cwd must be a non-empty string".into()),
-    };
-    let when = match obj.get("when") {
-        None | Some(Value::Null) => crate::build::When::Missing,
-        Some(Value::String(w)) => {
-            crate::build::When::parse(w).map_err(|e| format!("runnerBuild.when: {e}"))?
-        }
-        Some(_) => {
-            return Err("runnerBuild.when must be \"missing\", \"stale\" or \"always\"".into());
-        }
-    };
-    let watch_base = cwd.clone().unwrap_or_else(|| base.clone());
-    let watch = strings("watch")?
-        .into_iter()
-        .map(|w| watch_base.join(w))
-        .collect();
-    let timeout = match obj.get("timeoutMs") {
-        None | Some(Value::Null) => DEFAULT_BUILD_TIMEOUT_MS,
-        Some(n) => n
-            .as_f64()
-            .filter(|f| f.is_finite() && *f >= 1.0)
-            .map(|f| f as u64)
-            .ok_or_else(|| "runnerBuild.timeoutMs must be a number >= 1".to_owned())?,
-    };
-    let mut env: std::collections::BTreeMap<String, String> = host_env
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    match obj.get("env") {
-        None | Some(Value::Null) => {}
-        Some(Value::Object(m)) => {
-            for (k, v) in m {
-                let v = v
-                    .as_str()
-                    .ok_or_else(|| format!("runnerBuild.env.{k} must be a string"))?;
-                env.insert(k.clone(), v.to_owned());
-            }
-        }
-        Some(_) => return Err("runnerBuild.env must be an object of strings".into()),
-    }
-    Ok(crate::build::BuildSpec {
-        command,
-        cwd,
-        when,
-        watch,
-        timeout: Duration::from_millis(timeout),
-        env: env.into_iter().collect(),
-        kill_grace,
-    })
 }
 
 /// Limits are checked when processes are sampled: without sampling they could never fire.

@@ -10,9 +10,9 @@ use serde_json::{Value, json};
 pub use crate::process::Target;
 use crate::util::now_ms;
 
-/// Why a session or terminal is being ended (`stopping.reason`, `exited.reason`).
+/// StepCause a session or terminal is being ended (`stopping.reason`, `exited.reason`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reason {
+pub enum StopReason {
     /// `stopSession` / `terminal.kill()`.
     Stop,
     /// `removeSession`.
@@ -25,36 +25,36 @@ pub enum Reason {
     HostExit,
 }
 
-impl Reason {
+impl StopReason {
     /// Every reason, for the binding's contract check.
-    pub const ALL: [Reason; 5] = [
-        Reason::Stop,
-        Reason::Remove,
-        Reason::Dispose,
-        Reason::Limit,
-        Reason::HostExit,
+    pub const ALL: [StopReason; 5] = [
+        StopReason::Stop,
+        StopReason::Remove,
+        StopReason::Dispose,
+        StopReason::Limit,
+        StopReason::HostExit,
     ];
 
     /// The name JS sees.
     pub fn as_str(self) -> &'static str {
         match self {
-            Reason::Stop => "stop",
-            Reason::Remove => "remove",
-            Reason::Dispose => "dispose",
-            Reason::Limit => "limit",
-            Reason::HostExit => "host-exit",
+            StopReason::Stop => "stop",
+            StopReason::Remove => "remove",
+            StopReason::Dispose => "dispose",
+            StopReason::Limit => "limit",
+            StopReason::HostExit => "host-exit",
         }
     }
 }
 
-/// Why an `exited` happened: the process ended by itself, was ended for a [`Reason`], or
+/// StepCause an `exited` happened: the process ended by itself, was ended for a [`StopReason`], or
 /// never ran.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitReason {
     /// It ended on its own.
     Exit,
     /// It was ended.
-    Ended(Reason),
+    Ended(StopReason),
     /// The OS refused to start it.
     SpawnFailed,
     /// The runner build it waited for failed.
@@ -62,7 +62,7 @@ pub enum ExitReason {
 }
 
 impl ExitReason {
-    /// Every reason of its own (besides [`ExitReason::Ended`] with each [`Reason`]).
+    /// Every reason of its own (besides [`ExitReason::Ended`] with each [`StopReason`]).
     pub const OWN: [ExitReason; 3] = [
         ExitReason::Exit,
         ExitReason::SpawnFailed,
@@ -111,8 +111,8 @@ pub enum LifecycleEvent {
     },
     /// Ending was asked for.
     Stopping {
-        /// Why.
-        reason: Reason,
+        /// StepCause.
+        reason: StopReason,
     },
     /// A signal was sent.
     Signal {
@@ -120,7 +120,7 @@ pub enum LifecycleEvent {
         signal: String,
         /// To whom.
         target: Target,
-        /// Why now (`"stop grace elapsed"`, `"kill grace elapsed"`, `"remove"`, …).
+        /// StepCause now (`"stop grace elapsed"`, `"kill grace elapsed"`, `"remove"`, …).
         why: &'static str,
     },
     /// The process has ended and all its output was delivered before this.
@@ -129,7 +129,7 @@ pub enum LifecycleEvent {
         exit_code: Option<i32>,
         /// Signal name, if a signal ended it.
         signal: Option<String>,
-        /// Why it ended.
+        /// StepCause it ended.
         reason: ExitReason,
     },
     /// The session or terminal is forgotten; nothing of it follows.
@@ -241,7 +241,7 @@ mod tests {
             LifecycleEvent::Spawned { pid: 1 },
             LifecycleEvent::Ready { since_start_ms: 1 },
             LifecycleEvent::Stopping {
-                reason: Reason::Stop,
+                reason: StopReason::Stop,
             },
             LifecycleEvent::Signal {
                 signal: String::new(),
@@ -290,7 +290,7 @@ mod tests {
             parse(&LifecycleEvent::Exited {
                 exit_code: None,
                 signal: Some("SIGKILL".into()),
-                reason: ExitReason::Ended(Reason::HostExit)
+                reason: ExitReason::Ended(StopReason::HostExit)
             }),
             json!({"id":"s1","kind":"exited","at":42,"exitCode":null,"signal":"SIGKILL","reason":"host-exit"})
         );

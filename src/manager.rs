@@ -1,7 +1,11 @@
-//! The session registry: starting, stopping, prompting, listing and removing sessions, and
-//! removing finished ones after the cleanup grace.
+//! The manager: the registry of every kind of child of one `SidecarManager` — agent sessions
+//! (start, stop, prompt, list, remove, and removal of finished ones after the cleanup grace),
+//! its terminals (`crate::terminal::registry`), the runner build step, the resource sampler —
+//! and dispose. It owns them all and is owned by none: sessions see it through
+//! [`crate::agent::Registry`].
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -9,13 +13,14 @@ use indexmap::IndexMap;
 
 use crate::agent::outbox::Outbox;
 use crate::agent::protocol::{self, StartOptions};
-use crate::agent::{Host, Launch, Session, Snapshot, spawning};
+use crate::agent::session::SessionTasks;
+use crate::agent::{Launch, LaunchFuture, Registry, Session, Snapshot, spawning};
 use crate::build::{BuildJoin, Builder};
 use crate::config::ManagerConfig;
-use crate::env::build_clean_env;
+use crate::env::{ValidatedExtraEnv, build_clean_env};
 use crate::error::{ErrorCode, OpError};
-use crate::lifecycle::{ExitReason, LifecycleEvent, Reason};
-use crate::monitor::{self, Report, SamplerFigures, SamplerStats};
+use crate::lifecycle::{ExitReason, LifecycleEvent, StopReason};
+use crate::monitor::{self, Consumer, ConsumerKind, Report, SamplerFigures, SamplerStats};
 use crate::process::{self, SpawnSpec};
 use crate::resolve::{RunnerLookup, find_runner};
 use crate::terminal::Terminal;
@@ -38,7 +43,7 @@ pub struct Shared {
     builder: Option<Arc<Builder>>,
 }
 
-impl Host for Shared {
+impl Registry for Shared {
     fn cfg(&self) -> &ManagerConfig {
         &self.cfg
     }
@@ -168,16 +173,20 @@ impl Manager {
 
     /// Totals and top consumers of every listed session and terminal (latest samples).
     pub fn resources(&self) -> Report {
-        let mut items: Vec<(String, bool, crate::resources::Resources)> =
-            lock(&self.shared.sessions)
-                .values()
-                .map(|s| (s.key.id.clone(), false, s.meter.get()))
-                .collect();
+        let consumer = |id: &str, kind, resources| Consumer {
+            id: id.to_owned(),
+            kind,
+            resources,
+        };
+        let mut items: Vec<Consumer> = lock(&self.shared.sessions)
+            .values()
+            .map(|s| consumer(&s.key.id, ConsumerKind::Session, s.meter.get()))
+            .collect();
         items.extend(
             self.terminals
                 .all()
                 .into_iter()
-                .map(|t| (t.id.clone(), true, t.meter.get())),
+                .map(|t| consumer(&t.id, ConsumerKind::Terminal, t.meter.get())),
         );
         monitor::report(items)
     }
@@ -188,7 +197,7 @@ impl Manager {
     }
 
     /// The manager as its sessions see it.
-    fn host(&self) -> Arc<dyn Host> {
+    fn registry(&self) -> Arc<dyn Registry> {
         self.shared.clone()
     }
 
@@ -222,25 +231,14 @@ impl Manager {
         host_env: HashMap<String, String>,
     ) -> Result<u64, OpError> {
         self.check_live()?;
-        if id.is_empty() {
-            return Err(OpError::new(
-                ErrorCode::InvalidArgument,
-                "sessionId must be a non-empty string",
-            ));
-        }
-        if provider.is_empty() || provider.contains(['/', '\\', '\0']) {
-            return Err(OpError::new(
-                ErrorCode::InvalidArgument,
-                format!("Invalid provider id: {provider:?}"),
-            ));
-        }
-        let opts = StartOptions::from_json(options)
-            .map_err(|m| OpError::new(ErrorCode::InvalidArgument, m))?;
+        check_ids(id, provider)?;
+        let invalid = |m| OpError::new(ErrorCode::InvalidArgument, m);
+        let opts = StartOptions::from_json(options).map_err(invalid)?;
         let limits = self
             .shared
             .cfg
             .limits_for(options.get("limits"))
-            .map_err(|m| OpError::new(ErrorCode::InvalidArgument, m))?;
+            .map_err(invalid)?;
         let mut sessions = lock(&self.shared.sessions);
         if sessions.contains_key(id) {
             return Err(OpError::new(
@@ -248,30 +246,7 @@ impl Manager {
                 "Session already exists",
             ));
         }
-        let cfg = &self.shared.cfg;
-        if provider == "claude" && cfg.claude_path.is_none() {
-            return Err(OpError::new(
-                ErrorCode::ClaudeNotFound,
-                "Claude CLI not found. Install Claude Code first.",
-            ));
-        }
-        let found = find_runner(&cfg.runner_roots, provider);
-        let runner = match &found {
-            RunnerLookup::Found(p) => Some(p.clone()),
-            RunnerLookup::NotFound(_) => None,
-        };
-        // A build is waited for when one is due for this runner or one is running (it may be
-        // rewriting the runner right now).
-        let builder = self
-            .shared
-            .builder
-            .clone()
-            .filter(|b| b.needed(runner.as_deref()));
-        if builder.is_none()
-            && let RunnerLookup::NotFound(tried) = &found
-        {
-            return Err(OpError::new(ErrorCode::RunnerNotFound, not_found(tried)));
-        }
+        let (runner, builder) = self.runner_for(provider)?;
         if let Some(cwd) = &opts.cwd
             && !std::path::Path::new(cwd).is_dir()
         {
@@ -287,49 +262,21 @@ impl Manager {
                 "Rejected extraEnv key \"{key}\" — provider-prefixed keys not allowed"
             );
         }
-        let env = build_clean_env(host_env, &extra, opts.claude_config_dir.as_deref());
-        let plan = Plan {
-            program: cfg.runtime.clone(),
-            env,
-            cwd: opts.cwd.as_ref().map(Into::into),
-            nice: cfg.runner_nice,
-        };
-        // Runtimes that cannot run are refused here, with the OS error, as a failed exec.
-        process::check_program(&plan.program).map_err(|e| {
-            OpError::new(
-                ErrorCode::SpawnFailed,
-                format!("Failed to spawn runner ({}): {e}", plan.program),
-            )
-        })?;
-        let (launch, after_build) = match (&builder, runner) {
-            (None, Some(runner)) => {
-                // The fork/exec itself happens on the spawner thread: under load it can take
-                // tens of milliseconds, which must not stall the JS thread.
-                let (spawned, command) = plan.spawn(&runner);
-                (spawning(spawned, command), None)
-            }
-            _ => {
-                let (tx, rx) = tokio::sync::oneshot::channel();
-                let launch: crate::agent::LaunchFuture = Box::pin(async move {
-                    rx.await.unwrap_or(Launch::Failed {
-                        error: "Runner build failed: the build task is gone".to_owned(),
-                        reason: ExitReason::BuildFailed,
-                    })
-                });
-                (launch, Some(tx))
-            }
-        };
+        let plan = self.plan(host_env, &opts, &extra)?;
+        let (launch, after_build) = launch_for(builder.is_some(), runner, &plan);
         let token = self.shared.next_token.fetch_add(1, Ordering::Relaxed);
         let (session, tasks) = Session::new(id, token, provider, launch, limits, &*self.shared);
         match (builder, after_build) {
             (Some(b), Some(tx)) => {
                 session.lifecycle(&*self.shared, &LifecycleEvent::Building);
                 let join = b.build();
+                let host = self.registry();
+                let provider = provider.to_owned();
                 tokio::spawn(launch_after_build(
                     join,
                     session.clone(),
-                    self.host(),
-                    provider.to_owned(),
+                    host,
+                    provider,
                     plan,
                     tx,
                 ));
@@ -342,14 +289,76 @@ impl Manager {
         self.shared.outbox.process_started();
         sessions.insert(id.to_owned(), session.clone());
         drop(sessions);
+        self.supervise(id, session, tasks);
+        self.ensure_monitor();
+        Ok(token)
+    }
+
+    /// The runner script of `provider`, and the build to wait for first: one that is due for
+    /// this runner or running now (it may be rewriting the runner right now). Refused when
+    /// there is neither a runner nor a build that could make one.
+    fn runner_for(
+        &self,
+        provider: &str,
+    ) -> Result<(Option<PathBuf>, Option<Arc<Builder>>), OpError> {
+        let cfg = &self.shared.cfg;
+        if provider == "claude" && cfg.claude_path.is_none() {
+            return Err(OpError::new(
+                ErrorCode::ClaudeNotFound,
+                "Claude CLI not found. Install Claude Code first.",
+            ));
+        }
+        let found = find_runner(&cfg.runner_roots, provider);
+        let runner = match &found {
+            RunnerLookup::Found(p) => Some(p.clone()),
+            RunnerLookup::NotFound(_) => None,
+        };
+        let builder = self
+            .shared
+            .builder
+            .clone()
+            .filter(|b| b.needed(runner.as_deref()));
+        if builder.is_none()
+            && let RunnerLookup::NotFound(tried) = &found
+        {
+            return Err(OpError::new(ErrorCode::RunnerNotFound, not_found(tried)));
+        }
+        Ok((runner, builder))
+    }
+
+    /// How the runner will be spawned: the runtime (refused here, with the OS error, when it
+    /// cannot run), the clean environment, the working directory and priority.
+    fn plan(
+        &self,
+        host_env: HashMap<String, String>,
+        opts: &StartOptions,
+        extra: &ValidatedExtraEnv,
+    ) -> Result<Plan, OpError> {
+        let cfg = &self.shared.cfg;
+        let plan = Plan {
+            program: cfg.runtime.clone(),
+            env: build_clean_env(host_env, extra, opts.claude_config_dir.as_deref()),
+            cwd: opts.cwd.as_ref().map(Into::into),
+            nice: cfg.runner_nice,
+        };
+        process::check_program(&plan.program).map_err(|e| {
+            OpError::new(
+                ErrorCode::SpawnFailed,
+                format!("Failed to spawn runner ({}): {e}", plan.program),
+            )
+        })?;
+        Ok(plan)
+    }
+
+    /// Runs `session`'s supervisor. A bug that panics in it must not leave a runner, a
+    /// keep-alive or a waiting dispose() behind: the session then ends as an internal error.
+    fn supervise(&self, id: &str, session: Arc<Session>, tasks: SessionTasks) {
         let span = tracing::info_span!("session", id = %id);
         let supervisor = tokio::spawn(tracing::Instrument::instrument(
-            session.clone().run(self.host(), tasks),
+            session.clone().run(self.registry(), tasks),
             span,
         ));
-        // A bug that panics in the supervisor must not leave a runner, a keep-alive or a
-        // waiting dispose() behind: end the session as an internal error instead.
-        let host = self.host();
+        let host = self.registry();
         tokio::spawn(async move {
             if let Err(e) = supervisor.await
                 && e.is_panic()
@@ -357,15 +366,13 @@ impl Manager {
                 session.internal_failure(&host, "internal error in the session supervisor");
             }
         });
-        self.ensure_monitor();
-        Ok(token)
     }
 
     /// Asks a session to stop: stop line now, SIGTERM after the stop grace, SIGKILL after the
     /// kill grace, to the runner's whole process group.
     pub fn stop_session(&self, id: &str) -> Result<(), OpError> {
         let s = self.get(id)?;
-        s.stop(&*self.shared, protocol::build_stop(id), Reason::Stop);
+        s.stop(&*self.shared, protocol::build_stop(id), StopReason::Stop);
         Ok(())
     }
 
@@ -434,7 +441,7 @@ impl Manager {
                 s.stop(
                     &*self.shared,
                     protocol::build_stop(&s.key.id),
-                    Reason::Dispose,
+                    StopReason::Dispose,
                 );
             }
         }
@@ -521,7 +528,7 @@ impl Plan {
 async fn launch_after_build(
     join: BuildJoin,
     session: Arc<Session>,
-    host: Arc<dyn Host>,
+    host: Arc<dyn Registry>,
     provider: String,
     plan: Plan,
     tx: tokio::sync::oneshot::Sender<Launch>,
@@ -586,6 +593,50 @@ async fn sample(shared: Arc<Shared>, terminals: Arc<Terminals>) {
     }
 }
 
+/// Refuses an empty session id and a provider id that could name a path.
+fn check_ids(id: &str, provider: &str) -> Result<(), OpError> {
+    if id.is_empty() {
+        return Err(OpError::new(
+            ErrorCode::InvalidArgument,
+            "sessionId must be a non-empty string",
+        ));
+    }
+    if provider.is_empty() || provider.contains(['/', '\\', '\0']) {
+        return Err(OpError::new(
+            ErrorCode::InvalidArgument,
+            format!("Invalid provider id: {provider:?}"),
+        ));
+    }
+    Ok(())
+}
+
+/// What the session waits for first: the runner spawned now, or — when a build comes first
+/// — what the build task sends through the returned sender.
+fn launch_for(
+    after_a_build: bool,
+    runner: Option<PathBuf>,
+    plan: &Plan,
+) -> (LaunchFuture, Option<tokio::sync::oneshot::Sender<Launch>>) {
+    match (after_a_build, runner) {
+        (false, Some(runner)) => {
+            // The fork/exec itself happens on the spawner thread: under load it can take
+            // tens of milliseconds, which must not stall the JS thread.
+            let (spawned, command) = plan.spawn(&runner);
+            (spawning(spawned, command), None)
+        }
+        _ => {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            let launch: LaunchFuture = Box::pin(async move {
+                rx.await.unwrap_or(Launch::Failed {
+                    error: "Runner build failed: the build task is gone".to_owned(),
+                    reason: ExitReason::BuildFailed,
+                })
+            });
+            (launch, Some(tx))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -635,7 +686,7 @@ mod tests {
             assert!(wait_until(|| session.pid() > 0).await, "spawned");
             let pid = session.pid();
             assert_eq!(m.alive(), 1);
-            session.clone().internal_failure(&m.host(), "boom");
+            session.clone().internal_failure(&m.registry(), "boom");
             assert!(
                 wait_until(|| m.alive() == 0).await,
                 "no longer counted alive"

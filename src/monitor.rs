@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::agent::protocol;
-use crate::agent::{Host, Session};
+use crate::agent::{Registry, Session};
 use crate::process;
 use crate::resources::Resources;
 use crate::terminal::Terminal;
@@ -70,7 +70,7 @@ fn thread_cpu_us() -> u64 {
 pub fn tick(
     sessions: &[Arc<Session>],
     terminals: &[Arc<Terminal>],
-    host: &dyn Host,
+    host: &dyn Registry,
     stats: &SamplerStats,
 ) {
     let t0 = thread_cpu_us();
@@ -110,6 +110,36 @@ pub fn tick(
     stats.processes.store(found, Ordering::Relaxed);
 }
 
+/// What a consumer of `manager.resources()` is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsumerKind {
+    /// An agent session.
+    Session,
+    /// A terminal.
+    Terminal,
+}
+
+impl ConsumerKind {
+    /// The `kind` JS sees.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConsumerKind::Session => "session",
+            ConsumerKind::Terminal => "terminal",
+        }
+    }
+}
+
+/// One session's or terminal's figures, by id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Consumer {
+    /// The session or terminal id.
+    pub id: String,
+    /// Which of the two.
+    pub kind: ConsumerKind,
+    /// Its latest figures.
+    pub resources: Resources,
+}
+
 /// Totals and top consumers over a set of figures (`manager.resources()`).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Report {
@@ -121,23 +151,23 @@ pub struct Report {
     pub rss_bytes: u64,
     /// Newest sample time.
     pub sampled_at: u64,
-    /// The largest consumers by memory, then CPU: `(id, is_terminal, figures)`.
-    pub top: Vec<(String, bool, Resources)>,
+    /// The largest consumers by memory, then CPU.
+    pub top: Vec<Consumer>,
 }
 
 /// How many consumers [`report`] lists.
 pub const TOP: usize = 5;
 
 /// Sums `items` and lists the [`TOP`] largest.
-pub fn report(mut items: Vec<(String, bool, Resources)>) -> Report {
+pub fn report(mut items: Vec<Consumer>) -> Report {
     let mut r = Report::default();
-    for (_, _, x) in &items {
+    for Consumer { resources: x, .. } in &items {
         r.processes += u64::from(x.processes);
         r.cpu_ms += x.cpu_ms;
         r.rss_bytes += x.rss_bytes;
         r.sampled_at = r.sampled_at.max(x.sampled_at);
     }
-    items.sort_by_key(|t| std::cmp::Reverse((t.2.rss_bytes, t.2.cpu_ms)));
+    items.sort_by_key(|c| std::cmp::Reverse((c.resources.rss_bytes, c.resources.cpu_ms)));
     items.truncate(TOP);
     r.top = items;
     r
@@ -164,17 +194,25 @@ mod tests {
 
     #[test]
     fn the_report_sums_everything_and_lists_the_largest_first() {
-        let items: Vec<(String, bool, Resources)> = (0..8)
-            .map(|i| (format!("s{i}"), i % 2 == 1, res(i * 10, 100 - i)))
+        let items: Vec<Consumer> = (0..8)
+            .map(|i| Consumer {
+                id: format!("s{i}"),
+                kind: if i % 2 == 1 {
+                    ConsumerKind::Terminal
+                } else {
+                    ConsumerKind::Session
+                },
+                resources: res(i * 10, 100 - i),
+            })
             .collect();
         let r = report(items);
         assert_eq!(r.processes, 8);
         assert_eq!(r.rss_bytes, (0..8).map(|i| i * 10).sum::<u64>());
         assert_eq!(r.cpu_ms, (0..8).map(|i| 100 - i).sum::<u64>());
         assert_eq!(r.sampled_at, 70);
-        let ids: Vec<&str> = r.top.iter().map(|t| t.0.as_str()).collect();
+        let ids: Vec<&str> = r.top.iter().map(|c| c.id.as_str()).collect();
         assert_eq!(ids, ["s7", "s6", "s5", "s4", "s3"]);
-        assert!(r.top[0].1, "s7 is a terminal");
+        assert_eq!(r.top[0].kind, ConsumerKind::Terminal, "s7 is a terminal");
     }
 
     #[test]

@@ -106,11 +106,16 @@ impl Limits {
     }
 
     /// The first limit `r` (sampled), `runtime_ms` and `idle_ms` cross, if any.
-    pub fn check(&self, r: &Resources, runtime_ms: u64, idle_ms: Option<u64>) -> Option<Crossed> {
+    pub fn check(
+        &self,
+        r: &Resources,
+        runtime_ms: u64,
+        idle_ms: Option<u64>,
+    ) -> Option<LimitCrossing> {
         let over = |v: u64, bound: Option<u64>| bound.filter(|&b| v > b);
         if r.sampled_at > 0 {
             if let Some(b) = over(r.rss_bytes, self.max_rss_bytes) {
-                return Some(Crossed::new(
+                return Some(LimitCrossing::new(
                     "maxRssBytes",
                     r.rss_bytes,
                     b,
@@ -119,10 +124,10 @@ impl Limits {
                 ));
             }
             if let Some(b) = over(r.cpu_ms, self.max_cpu_ms) {
-                return Some(Crossed::new("maxCpuMs", r.cpu_ms, b, "CPU", fmt_ms));
+                return Some(LimitCrossing::new("maxCpuMs", r.cpu_ms, b, "CPU", fmt_ms));
             }
             if let Some(b) = over(u64::from(r.processes), self.max_processes) {
-                return Some(Crossed::new(
+                return Some(LimitCrossing::new(
                     "maxProcesses",
                     u64::from(r.processes),
                     b,
@@ -132,7 +137,7 @@ impl Limits {
             }
         }
         if let Some(b) = over(runtime_ms, self.max_runtime_ms) {
-            return Some(Crossed::new(
+            return Some(LimitCrossing::new(
                 "maxRuntimeMs",
                 runtime_ms,
                 b,
@@ -143,7 +148,7 @@ impl Limits {
         if let Some(idle) = idle_ms
             && let Some(b) = over(idle, self.max_idle_ms)
         {
-            return Some(Crossed::new("maxIdleMs", idle, b, "Idle", fmt_ms));
+            return Some(LimitCrossing::new("maxIdleMs", idle, b, "Idle", fmt_ms));
         }
         None
     }
@@ -151,7 +156,7 @@ impl Limits {
 
 /// A crossed limit: what the `limit` event and the final error say.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Crossed {
+pub struct LimitCrossing {
     /// The limit's name (`maxRssBytes`).
     pub limit: &'static str,
     /// The figure.
@@ -162,7 +167,7 @@ pub struct Crossed {
     pub message: String,
 }
 
-impl Crossed {
+impl LimitCrossing {
     fn new(
         limit: &'static str,
         value: u64,

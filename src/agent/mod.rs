@@ -12,4 +12,4 @@ pub mod status;
 #[cfg(test)]
 mod fuzz_tests;
 
-pub use session::{Host, Launch, LaunchFuture, Session, Snapshot, spawning};
+pub use session::{Launch, LaunchFuture, Registry, Session, Snapshot, spawning};

@@ -23,12 +23,12 @@ use crate::agent::status::{Status, StatusEvent, StatusMachine};
 use crate::config::ManagerConfig;
 use crate::deliver::Credit;
 use crate::error::{ErrorCode, OpError};
-use crate::lifecycle::{ExitReason, LifecycleEvent, Reason};
+use crate::lifecycle::{ExitReason, LifecycleEvent, StopReason};
 use crate::process::{
     self, Control, Drain, DrainOrder, Escalation, ExitKind, ExitSignal, ProcessHandle, Spawned,
-    StopStep, Supervision, Target, Watcher, Why, exit_parts,
+    StepCause, StopStep, Supervision, Target, Watcher, exit_parts,
 };
-use crate::resources::{Crossed, Limits, Meter, Resources};
+use crate::resources::{LimitCrossing, Limits, Meter, Resources};
 use crate::util::{lock, now_ms};
 
 /// Size of one stdout read.
@@ -38,7 +38,7 @@ const MAX_STDERR_LINE: usize = 64 * 1024;
 
 /// What a session needs from the registry that holds it (the manager). A trait, so that
 /// sessions do not depend on the manager that depends on them.
-pub trait Host: Send + Sync {
+pub trait Registry: Send + Sync {
     /// The manager's settings.
     fn cfg(&self) -> &ManagerConfig;
     /// The queue to JS.
@@ -61,8 +61,8 @@ struct State {
     messages: u64,
     dropped_lines: u64,
     last_output_at: Option<u64>,
-    /// Why ending was first asked for.
-    stop_reason: Option<Reason>,
+    /// StepCause ending was first asked for.
+    stop_reason: Option<StopReason>,
     /// Set when a limit ended the session: its final error.
     limit_error: Option<String>,
     /// The runner has said `ready`.
@@ -218,7 +218,7 @@ impl Session {
         provider: &str,
         launch: LaunchFuture,
         limits: Limits,
-        shared: &dyn Host,
+        shared: &dyn Registry,
     ) -> (Arc<Self>, SessionTasks) {
         let (process, ctrl_rx) = ProcessHandle::new();
         let (stdin_tx, stdin_rx) = mpsc::unbounded_channel();
@@ -316,7 +316,7 @@ impl Session {
     }
 
     /// Queues a lifecycle event of this session.
-    pub fn lifecycle(&self, shared: &dyn Host, event: &LifecycleEvent) {
+    pub fn lifecycle(&self, shared: &dyn Registry, event: &LifecycleEvent) {
         shared
             .outbox()
             .push_lifecycle(&self.key, event.to_json(&self.key.id));
@@ -324,7 +324,7 @@ impl Session {
 
     /// A limit was crossed: reports it and ends the session with the normal escalation; it
     /// ends in `error` with the limit's message. Only the first crossing counts.
-    pub fn limit_crossed(&self, shared: &dyn Host, crossed: Crossed, stop_line: Vec<u8>) {
+    pub fn limit_crossed(&self, shared: &dyn Registry, crossed: LimitCrossing, stop_line: Vec<u8>) {
         {
             let mut s = lock(&self.state);
             if s.exit.is_some() || s.limit_error.is_some() {
@@ -341,7 +341,7 @@ impl Session {
                 },
             );
         }
-        self.stop(shared, stop_line, Reason::Limit);
+        self.stop(shared, stop_line, StopReason::Limit);
     }
 
     /// Whether the runner process has exited.
@@ -351,7 +351,7 @@ impl Session {
 
     /// Applies a status event and queues the change for JS (under the state lock, so changes
     /// reach JS in the order they were made).
-    fn emit(&self, shared: &dyn Host, event: StatusEvent) {
+    fn emit(&self, shared: &dyn Registry, event: StatusEvent) {
         let mut s = lock(&self.state);
         if let Some((status, error)) = s.machine.apply(event) {
             s.done_since = (status == Status::Done).then(now_ms);
@@ -367,7 +367,7 @@ impl Session {
     }
 
     /// Sends a follow-up query and marks the session running.
-    pub fn write_prompt(&self, shared: &dyn Host, line: Vec<u8>) -> Result<(), OpError> {
+    pub fn write_prompt(&self, shared: &dyn Registry, line: Vec<u8>) -> Result<(), OpError> {
         {
             let s = lock(&self.state);
             if s.exit.is_some() {
@@ -387,7 +387,7 @@ impl Session {
 
     /// Sends the stop line and starts the stop grace (idempotent; the first `reason` is the
     /// one reported).
-    pub fn stop(&self, shared: &dyn Host, stop_line: Vec<u8>, reason: Reason) {
+    pub fn stop(&self, shared: &dyn Registry, stop_line: Vec<u8>, reason: StopReason) {
         {
             let mut s = lock(&self.state);
             if s.exit.is_some() || std::mem::replace(&mut s.stop_requested, true) {
@@ -403,18 +403,18 @@ impl Session {
 
     /// Forgets the session for JS and ends its process (SIGTERM now, SIGKILL after the grace).
     /// The lifecycle goes on to `removed` (after `exited`, if the runner still runs).
-    pub fn remove(&self, shared: &dyn Host) {
+    pub fn remove(&self, shared: &dyn Registry) {
         if self.removed.swap(true, Ordering::SeqCst) {
             return;
         }
         let exited = {
             let mut s = lock(&self.state);
             if s.exit.is_none() && !std::mem::replace(&mut s.stop_requested, true) {
-                s.stop_reason = Some(Reason::Remove);
+                s.stop_reason = Some(StopReason::Remove);
                 self.lifecycle(
                     shared,
                     &LifecycleEvent::Stopping {
-                        reason: Reason::Remove,
+                        reason: StopReason::Remove,
                     },
                 );
             }
@@ -431,15 +431,15 @@ impl Session {
 
     /// Ends the process at once, synchronously (host or worker going away): SIGKILL to the
     /// whole group. Does nothing once the runner is reaped.
-    pub fn kill_now(&self, shared: &dyn Host) {
+    pub fn kill_now(&self, shared: &dyn Registry) {
         let mut s = lock(&self.state);
         if s.exit.is_none() {
             if !std::mem::replace(&mut s.stop_requested, true) {
-                s.stop_reason = Some(Reason::HostExit);
+                s.stop_reason = Some(StopReason::HostExit);
                 self.lifecycle(
                     shared,
                     &LifecycleEvent::Stopping {
-                        reason: Reason::HostExit,
+                        reason: StopReason::HostExit,
                     },
                 );
             }
@@ -459,7 +459,7 @@ impl Session {
     }
 
     /// Runs the session's tasks until the process has exited and its output is delivered.
-    pub async fn run(self: Arc<Self>, shared: Arc<dyn Host>, tasks: SessionTasks) {
+    pub async fn run(self: Arc<Self>, shared: Arc<dyn Registry>, tasks: SessionTasks) {
         let SessionTasks {
             mut ctrl_rx,
             stdin_rx,
@@ -496,22 +496,7 @@ impl Session {
         let logger = tokio::spawn(log_stderr(self.key.clone(), stderr).instrument(span.clone()));
         let writer = tokio::spawn(self.clone().write_stdin(stdin, stdin_rx).instrument(span));
 
-        let cfg = shared.cfg();
-        let supervision = Supervision {
-            escalation: Escalation::new(cfg.stop_grace, cfg.kill_grace, StopStep::Terminate),
-            exit: ExitSignal::After(stdout_closed),
-            leftovers: StopStep::Terminate,
-            kill_grace: cfg.kill_grace,
-            // Output written just before the exit is still in the pipe: deliver it before the
-            // final status. Bounded, because a process outside the group may hold the pipe.
-            drain: Drain {
-                done: Box::pin(async move {
-                    let _ = reader.await;
-                }),
-                limit: cfg.kill_grace + Duration::from_secs(1),
-                order: DrainOrder::AfterRelease,
-            },
-        };
+        let supervision = runner_supervision(shared.cfg(), stdout_closed, reader);
         let watcher = RunnerWatcher {
             session: &self,
             shared: &*shared,
@@ -526,6 +511,12 @@ impl Session {
             tracing::debug!(session = %self.key.id, "stderr still open after exit");
         }
 
+        self.ended(shared, kind);
+    }
+
+    /// The runner has exited and its output is delivered: the final status, `exited`, and the
+    /// cleanup timer.
+    fn ended(self: Arc<Self>, shared: Arc<dyn Registry>, kind: ExitKind) {
         let (stopped, limit_error, stop_reason) = {
             let s = lock(&self.state);
             (s.stop_requested, s.limit_error.clone(), s.stop_reason)
@@ -546,7 +537,7 @@ impl Session {
     /// Queues `exited` (once), then `removed` if the session was removed meanwhile.
     fn report_end(
         &self,
-        shared: &dyn Host,
+        shared: &dyn Registry,
         exit_code: Option<i32>,
         signal: Option<String>,
         reason: ExitReason,
@@ -569,7 +560,7 @@ impl Session {
     }
 
     /// Stopped or removed while waiting for its runner's build: ends without a process.
-    fn cancelled(self: Arc<Self>, shared: &Arc<dyn Host>) {
+    fn cancelled(self: Arc<Self>, shared: &Arc<dyn Registry>) {
         if self.finished.swap(true, Ordering::SeqCst) {
             return;
         }
@@ -594,7 +585,7 @@ impl Session {
 
     /// The supervisor panicked (a bug): kill the runner group and end the session in `error`,
     /// so nothing waits for it forever.
-    pub fn internal_failure(self: Arc<Self>, shared: &Arc<dyn Host>, error: &str) {
+    pub fn internal_failure(self: Arc<Self>, shared: &Arc<dyn Registry>, error: &str) {
         tracing::error!(session = %self.key.id, "{error}");
         self.process.stop_now(StopStep::Kill);
         self.spawn_failed(shared, error, ExitReason::Exit);
@@ -602,7 +593,7 @@ impl Session {
 
     /// The runner could not start (or the supervisor failed): the session ends in `error`
     /// with `error`, like an exit.
-    fn spawn_failed(self: Arc<Self>, shared: &Arc<dyn Host>, error: &str, reason: ExitReason) {
+    fn spawn_failed(self: Arc<Self>, shared: &Arc<dyn Registry>, error: &str, reason: ExitReason) {
         if self.finished.swap(true, Ordering::SeqCst) {
             return;
         }
@@ -661,7 +652,7 @@ impl Session {
         }
     }
 
-    async fn read_stdout(self: Arc<Self>, shared: Arc<dyn Host>, fd: std::os::fd::OwnedFd) {
+    async fn read_stdout(self: Arc<Self>, shared: Arc<dyn Registry>, fd: std::os::fd::OwnedFd) {
         let mut rx = match pipe::Receiver::from_owned_fd(fd) {
             Ok(rx) => rx,
             Err(e) => {
@@ -695,7 +686,7 @@ impl Session {
 
     /// Hands one read's worth of results to the outbox, in order, waiting for read-ahead
     /// credit first (this is the backpressure: while JS is behind, the pipe is not read).
-    async fn flush(&self, shared: &dyn Host, batch: &mut Batch, read: usize, now: u64) {
+    async fn flush(&self, shared: &dyn Registry, batch: &mut Batch, read: usize, now: u64) {
         {
             let mut s = lock(&self.state);
             s.bytes_in += read as u64;
@@ -751,18 +742,42 @@ impl Session {
     }
 }
 
+/// A runner's supervision: SIGTERM after the stop grace, SIGKILL after the kill grace; the
+/// exit watched once stdout closes; leftovers asked to go with SIGTERM. Output written just
+/// before the exit is still in the pipe: it is delivered before the final status, bounded,
+/// because a process outside the group may hold the pipe.
+fn runner_supervision(
+    cfg: &ManagerConfig,
+    stdout_closed: tokio::sync::oneshot::Receiver<()>,
+    reader: tokio::task::JoinHandle<()>,
+) -> Supervision {
+    Supervision {
+        escalation: Escalation::new(cfg.stop_grace, cfg.kill_grace, StopStep::Terminate),
+        exit: ExitSignal::After(stdout_closed),
+        leftovers: StopStep::Terminate,
+        kill_grace: cfg.kill_grace,
+        drain: Drain {
+            done: Box::pin(async move {
+                let _ = reader.await;
+            }),
+            limit: cfg.kill_grace + Duration::from_secs(1),
+            order: DrainOrder::AfterRelease,
+        },
+    }
+}
+
 /// What the run loop tells an agent session: lifecycle events, and the exit under the
 /// session's lock as soon as the runner is reaped.
 struct RunnerWatcher<'a> {
     session: &'a Session,
-    shared: &'a dyn Host,
+    shared: &'a dyn Registry,
 }
 
 impl Watcher for RunnerWatcher<'_> {
-    fn stepped(&self, step: StopStep, why: Why, target: Target) {
+    fn stepped(&self, step: StopStep, why: StepCause, target: Target) {
         let why = match why {
             // Only remove asks for a step at once.
-            Why::Requested => "remove",
+            StepCause::Requested => "remove",
             w => w.as_str(),
         };
         self.session.lifecycle(

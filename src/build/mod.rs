@@ -14,6 +14,7 @@
 //! says that its call started the run.
 
 pub mod builder;
+pub mod options;
 pub mod plan;
 pub mod step;
 pub mod tail;

@@ -12,13 +12,14 @@ use std::time::Duration;
 use tokio::io::AsyncReadExt;
 use tokio::net::unix::pipe;
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::BuildSpec;
 use super::tail::{OutputTail, Stream};
 use crate::process::{
     self, Control, Drain, DrainOrder, Escalation, ExitKind, ExitSignal, ProcessHandle, SpawnSpec,
-    Spawned, StopStep, Supervision, Target, Watcher, Why,
+    Spawned, StepCause, StopStep, Supervision, Target, Watcher,
 };
 use crate::util::lock;
 
@@ -34,7 +35,7 @@ pub struct BuildOk {
     pub output: String,
 }
 
-/// Why a build failed.
+/// StepCause a build failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BuildError {
     /// It could not be started: empty command, program not found or not executable,
@@ -92,7 +93,7 @@ impl fmt::Display for BuildError {
 /// A build that failed, with what it printed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BuildFailure {
-    /// Why.
+    /// StepCause.
     pub error: BuildError,
     /// The tail of its output (at most [`super::BUILD_OUTPUT_TAIL`] bytes); empty when it
     /// never ran.
@@ -214,9 +215,9 @@ struct BuildWatcher<'a> {
 }
 
 impl Watcher for BuildWatcher<'_> {
-    fn stepped(&self, _step: StopStep, why: Why, _target: Target) {
+    fn stepped(&self, _step: StopStep, why: StepCause, _target: Target) {
         // The stop grace is the timeout; every other step is a cancel or its kill.
-        if why == Why::StopGrace {
+        if why == StepCause::StopGrace {
             self.timed_out.store(true, Ordering::SeqCst);
         }
     }
@@ -238,33 +239,9 @@ pub(super) async fn run(
     mut ctrl: mpsc::UnboundedReceiver<Control>,
 ) -> Result<BuildOk, BuildFailure> {
     let started = Instant::now();
-    let command = spec.command_line();
-    let fail = |error, tail| Err(BuildFailure::new(error, tail, started));
-    let program = match program(spec) {
-        Ok(p) => p,
-        Err(text) => return fail(BuildError::Spawn(text), OutputTail::new()),
-    };
-    if handle.is_cancelled() {
-        return fail(BuildError::Cancelled, OutputTail::new());
-    }
-    let spawned = process::spawn_async(SpawnSpec {
-        program,
-        args: spec.command.get(1..).unwrap_or_default().to_vec(),
-        env: spec.env.clone(),
-        cwd: spec.cwd.clone(),
-        nice: 0,
-    })
-    .await;
-    let spawned = match spawned {
-        Ok(Ok(s)) => s,
-        Ok(Err(e)) => {
-            let text = format!("could not start `{command}`: {e}");
-            return fail(BuildError::Spawn(text), OutputTail::new());
-        }
-        Err(_) => {
-            let text = "could not start the build: the spawner thread is gone".to_owned();
-            return fail(BuildError::Spawn(text), OutputTail::new());
-        }
+    let spawned = match spawn(spec, handle).await {
+        Ok(s) => s,
+        Err(error) => return Err(BuildFailure::new(error, OutputTail::new(), started)),
     };
     let Spawned {
         child,
@@ -278,18 +255,63 @@ pub(super) async fn run(
     // a prompt's answer until the timeout.
     drop(stdin);
     let process = handle.process.adopt(pid, containment, Some(child));
-    tracing::info!(pid, command = %command, "runner build started");
+    tracing::info!(pid, command = %spec.command_line(), "runner build started");
 
     let tail = Arc::new(Mutex::new(OutputTail::new()));
     let reader = tokio::spawn(read_output(stdout, stderr, tail.clone()));
     let stop_reader = reader.abort_handle();
+    let supervision = supervision(spec, started, reader);
+    let watcher = BuildWatcher {
+        handle,
+        timed_out: AtomicBool::new(false),
+    };
+    let kind = process::run(&handle.process, &mut ctrl, process, supervision, &watcher).await;
+    stop_reader.abort();
+    let error = if handle.is_cancelled() {
+        Some(BuildError::Cancelled)
+    } else if watcher.timed_out.load(Ordering::SeqCst) {
+        Some(BuildError::TimedOut(spec.timeout))
+    } else {
+        exit_error(kind)
+    };
+    let mut tail = std::mem::take(&mut *lock(&tail));
+    tail.finish();
+    finish(pid, error, tail, started)
+}
 
-    // The timeout is the escalation's stop grace, armed from the start: SIGTERM at the
-    // deadline, SIGKILL a kill grace later, and a cancel (Control::Kill) overrides it, all
-    // with the one set of timers the run loop already runs.
+/// Spawns the build, unless it cannot run or was cancelled before it started.
+async fn spawn(spec: &BuildSpec, handle: &Handle) -> Result<Spawned, BuildError> {
+    let program = program(spec).map_err(BuildError::Spawn)?;
+    if handle.is_cancelled() {
+        return Err(BuildError::Cancelled);
+    }
+    let spawned = process::spawn_async(SpawnSpec {
+        program,
+        args: spec.command.get(1..).unwrap_or_default().to_vec(),
+        env: spec.env.clone(),
+        cwd: spec.cwd.clone(),
+        nice: 0,
+    })
+    .await;
+    match spawned {
+        Ok(Ok(s)) => Ok(s),
+        Ok(Err(e)) => Err(BuildError::Spawn(format!(
+            "could not start `{}`: {e}",
+            spec.command_line()
+        ))),
+        Err(_) => Err(BuildError::Spawn(
+            "could not start the build: the spawner thread is gone".to_owned(),
+        )),
+    }
+}
+
+/// The build's supervision: the timeout is the escalation's stop grace, armed from the start
+/// (SIGTERM at the deadline, SIGKILL a kill grace later; a cancel overrides it), all with the
+/// one set of timers the run loop already runs.
+fn supervision(spec: &BuildSpec, started: Instant, reader: JoinHandle<()>) -> Supervision {
     let mut escalation = Escalation::new(spec.timeout, spec.kill_grace, StopStep::Terminate);
     escalation.control(Control::Stop, started);
-    let supervision = Supervision {
+    Supervision {
         escalation,
         // The exit is watched directly (a pidfd or kqueue for the build's few seconds), not
         // after end-of-file as for sessions: a build's background helper may hold the pipes.
@@ -305,58 +327,47 @@ pub(super) async fn run(
             limit: spec.kill_grace + Duration::from_secs(1),
             order: DrainOrder::AfterRelease,
         },
-    };
-    let watcher = BuildWatcher {
-        handle,
-        timed_out: AtomicBool::new(false),
-    };
-    let kind = process::run(&handle.process, &mut ctrl, process, supervision, &watcher).await;
-    stop_reader.abort();
-    let cancelled = handle.is_cancelled();
-    let timed_out = watcher.timed_out.load(Ordering::SeqCst);
-    let mut tail = std::mem::take(&mut *lock(&tail));
-    tail.finish();
-
-    let error = if cancelled {
-        Some(BuildError::Cancelled)
-    } else if timed_out {
-        Some(BuildError::TimedOut(spec.timeout))
-    } else {
-        match kind {
-            ExitKind::Code(0) => None,
-            ExitKind::Code(code) => Some(BuildError::Exit {
-                code: Some(code),
-                signal: None,
-            }),
-            ExitKind::Signal(sig) => Some(BuildError::Exit {
-                code: None,
-                signal: Some(process::signal_name(sig)),
-            }),
-        }
-    };
-    match error {
-        None => {
-            let ok = BuildOk {
-                duration: started.elapsed(),
-                output: tail.into_string(),
-            };
-            tracing::info!(
-                pid,
-                ms = u64::try_from(ok.duration.as_millis()).unwrap_or(u64::MAX),
-                "runner build succeeded"
-            );
-            Ok(ok)
-        }
-        Some(error) => {
-            let failure = BuildFailure::new(error, tail, started);
-            if failure.error == BuildError::Cancelled {
-                tracing::info!(pid, "runner build cancelled");
-            } else {
-                tracing::warn!(pid, "{}", failure.message());
-            }
-            Err(failure)
-        }
     }
+}
+
+/// The failure an exit means, if any.
+fn exit_error(kind: ExitKind) -> Option<BuildError> {
+    match kind {
+        ExitKind::Code(0) => None,
+        ExitKind::Code(code) => Some(BuildError::Exit {
+            code: Some(code),
+            signal: None,
+        }),
+        ExitKind::Signal(sig) => Some(BuildError::Exit {
+            code: None,
+            signal: Some(process::signal_name(sig)),
+        }),
+    }
+}
+
+/// The build's result, logged.
+fn finish(
+    pid: i32,
+    error: Option<BuildError>,
+    tail: OutputTail,
+    started: Instant,
+) -> Result<BuildOk, BuildFailure> {
+    let Some(error) = error else {
+        let ok = BuildOk {
+            duration: started.elapsed(),
+            output: tail.into_string(),
+        };
+        let ms = u64::try_from(ok.duration.as_millis()).unwrap_or(u64::MAX);
+        tracing::info!(pid, ms, "runner build succeeded");
+        return Ok(ok);
+    };
+    let failure = BuildFailure::new(error, tail, started);
+    if failure.error == BuildError::Cancelled {
+        tracing::info!(pid, "runner build cancelled");
+    } else {
+        tracing::warn!(pid, "{}", failure.message());
+    }
+    Err(failure)
 }
 
 /// The program to spawn: resolved through the `PATH` of the build's environment (the last

@@ -13,7 +13,9 @@ use napi_derive::napi;
 
 use crate::agent::status::Status;
 use crate::error::ErrorCode;
-use crate::lifecycle::{ExitReason as CoreExitReason, LifecycleEvent, Reason};
+use crate::lifecycle::{
+    ExitReason as CoreExitReason, LifecycleEvent, StopReason as CoreStopReason,
+};
 use crate::resources::LIMIT_NAMES;
 
 /// Stable error codes: `result.code` of `{ ok: false }` and `err.code` of thrown errors.
@@ -126,7 +128,7 @@ impl From<Status> for SessionStatus {
     }
 }
 
-/// Why a session or terminal is being ended (`stopping.reason`).
+/// StepCause a session or terminal is being ended (`stopping.reason`).
 #[napi(string_enum = "kebab-case")]
 pub enum StopReason {
     /// `stopSession` / `terminal.kill()`.
@@ -141,19 +143,19 @@ pub enum StopReason {
     HostExit,
 }
 
-impl From<Reason> for StopReason {
-    fn from(r: Reason) -> Self {
+impl From<CoreStopReason> for StopReason {
+    fn from(r: CoreStopReason) -> Self {
         match r {
-            Reason::Stop => Self::Stop,
-            Reason::Remove => Self::Remove,
-            Reason::Dispose => Self::Dispose,
-            Reason::Limit => Self::Limit,
-            Reason::HostExit => Self::HostExit,
+            CoreStopReason::Stop => Self::Stop,
+            CoreStopReason::Remove => Self::Remove,
+            CoreStopReason::Dispose => Self::Dispose,
+            CoreStopReason::Limit => Self::Limit,
+            CoreStopReason::HostExit => Self::HostExit,
         }
     }
 }
 
-/// Why an `exited` happened (`exited.reason`): on its own, a [`StopReason`], or never ran.
+/// StepCause an `exited` happened (`exited.reason`): on its own, a [`StopReason`], or never ran.
 #[napi(string_enum = "kebab-case")]
 pub enum ExitReason {
     /// It ended on its own.
@@ -178,11 +180,11 @@ impl From<CoreExitReason> for ExitReason {
     fn from(r: CoreExitReason) -> Self {
         match r {
             CoreExitReason::Exit => Self::Exit,
-            CoreExitReason::Ended(Reason::Stop) => Self::Stop,
-            CoreExitReason::Ended(Reason::Remove) => Self::Remove,
-            CoreExitReason::Ended(Reason::Dispose) => Self::Dispose,
-            CoreExitReason::Ended(Reason::Limit) => Self::Limit,
-            CoreExitReason::Ended(Reason::HostExit) => Self::HostExit,
+            CoreExitReason::Ended(CoreStopReason::Stop) => Self::Stop,
+            CoreExitReason::Ended(CoreStopReason::Remove) => Self::Remove,
+            CoreExitReason::Ended(CoreStopReason::Dispose) => Self::Dispose,
+            CoreExitReason::Ended(CoreStopReason::Limit) => Self::Limit,
+            CoreExitReason::Ended(CoreStopReason::HostExit) => Self::HostExit,
             CoreExitReason::SpawnFailed => Self::SpawnFailed,
             CoreExitReason::BuildFailed => Self::BuildFailed,
         }
@@ -218,7 +220,10 @@ pub enum LifecycleKind {
 
 /// The names of `limits`.
 #[napi(string_enum = "camelCase")]
-#[allow(clippy::enum_variant_names, reason = "the names are the option names JS writes")]
+#[allow(
+    clippy::enum_variant_names,
+    reason = "the names are the option names JS writes"
+)]
 pub enum LimitName {
     /// Resident memory of the whole tree, bytes.
     MaxRssBytes,
@@ -269,11 +274,18 @@ pub fn contract_values() -> ContractValues {
     ContractValues {
         error_codes: ErrorCode::ALL.iter().map(|c| c.as_str().into()).collect(),
         statuses: Status::ALL.iter().map(|s| s.as_str().into()).collect(),
-        stop_reasons: Reason::ALL.iter().map(|r| r.as_str().into()).collect(),
+        stop_reasons: CoreStopReason::ALL
+            .iter()
+            .map(|r| r.as_str().into())
+            .collect(),
         exit_reasons: CoreExitReason::OWN
             .iter()
             .copied()
-            .chain(Reason::ALL.iter().map(|r| CoreExitReason::Ended(*r)))
+            .chain(
+                CoreStopReason::ALL
+                    .iter()
+                    .map(|r| CoreExitReason::Ended(*r)),
+            )
             .map(|r| r.as_str().into())
             .collect(),
         lifecycle_kinds: own(&LifecycleEvent::KINDS),

@@ -58,7 +58,7 @@ pub struct NativeOptions {
 pub struct OpResult {
     /// Whether it worked.
     pub ok: bool,
-    /// Why not.
+    /// StepCause not.
     pub error: Option<String>,
     /// Stable error code.
     pub code: Option<SidecarErrorCode>,
@@ -479,10 +479,10 @@ impl NativeManager {
             top: r
                 .top
                 .into_iter()
-                .map(|(id, terminal, res)| NativeConsumer {
-                    id,
-                    kind: if terminal { "terminal" } else { "session" }.to_owned(),
-                    resources: res.into(),
+                .map(|c| NativeConsumer {
+                    kind: c.kind.as_str().to_owned(),
+                    id: c.id,
+                    resources: c.resources.into(),
                 })
                 .collect(),
             sampler_ticks: s.ticks as f64,

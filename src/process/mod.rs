@@ -55,7 +55,7 @@ pub use run::{
 pub use spawner::{prestart_spawner, spawn_async, spawn_pty_async};
 pub use spec::{PtySpec, SpawnSpec};
 pub use stop::{ExitKind, StopStep, exit_parts, signal_name};
-pub use supervisor::Why;
+pub use supervisor::StepCause;
 pub use usage::{Scan, Usage, scan};
 
 /// The step for a signal name (`"SIGINT"`) where the platform has signals; `None` for a name

@@ -22,7 +22,7 @@ use super::containment::{Containment, Target};
 use super::escalation::{Control, Escalation};
 use super::platform;
 use super::stop::{ExitKind, StopStep};
-use super::supervisor::{Why, supervise};
+use super::supervisor::{StepCause, supervise};
 use crate::util::lock;
 
 /// What the rest of the crate holds on one supervised process: its pid once spawned, its
@@ -158,7 +158,7 @@ pub struct Supervision {
 /// What a kind of child hears from [`run`] (lifecycle events, its own state).
 pub trait Watcher: Send + Sync {
     /// `step` reached the tree because of `why`.
-    fn stepped(&self, step: StopStep, why: Why, target: Target);
+    fn stepped(&self, step: StopStep, why: StepCause, target: Target);
     /// Members of the tree outlived the leader and were sent `step`.
     fn left_over(&self, _step: StopStep, _target: Target) {}
     /// The leader is reaped (before the output is drained when the drain comes last).
@@ -190,20 +190,7 @@ pub async fn run(
         kill_grace,
         drain,
     } = sup;
-    let exited: Pin<Box<dyn Future<Output = io::Result<()>> + Send>> = match exit {
-        ExitSignal::Watch => Box::pin(platform::wait_exited(pid)),
-        ExitSignal::After(hint) => Box::pin(platform::wait_exit_after(pid, hint)),
-    };
-    let step = |s: StopStep, why: Why| match containment.stop(s) {
-        Ok(_) => watcher.stepped(s, why, target),
-        Err(e) => tracing::warn!(pid, error = %e, "stopping the process tree failed"),
-    };
-    if let Err(e) = supervise(exited, ctrl, &mut escalation, step).await {
-        // Without an exit to wait for, the reap below would block until one: make it come.
-        tracing::warn!(pid, error = %e, "waiting for the exit failed; killing the tree");
-        let _ = containment.stop(StopStep::Kill);
-    }
-
+    supervise_exit(pid, exit, ctrl, &mut escalation, &*containment, watcher).await;
     let Drain { done, limit, order } = drain;
     let mut done = Some(done);
     if order == DrainOrder::BeforeLeftovers
@@ -216,19 +203,7 @@ pub async fn run(
     // reserved, so the step cannot reach an unrelated process. Whatever is left (tool
     // commands, a CLI, a shell's background job) is an orphan-to-be: ask it to go.
     let leftovers = containment.stop(leftover_step).unwrap_or(false);
-    let exit = {
-        let mut s = lock(&handle.state);
-        let exit = match child.as_mut() {
-            Some(c) => platform::reap(c),
-            None => platform::reap_pid(pid),
-        }
-        .unwrap_or_else(|e| {
-            tracing::warn!(pid, error = %e, "reaping failed");
-            ExitKind::Code(-1)
-        });
-        s.reaped = true;
-        exit
-    };
+    let exit = reap(handle, pid, child.as_mut());
     watcher.reaped(exit);
     // The step also reached the unreaped leader itself; only a tree that outlives the
     // reaping had other members, and only that is worth telling.
@@ -242,6 +217,48 @@ pub async fn run(
     {
         watcher.drain_timed_out(limit);
     }
+    exit
+}
+
+/// Waits for the leader's exit (as `exit` says) while applying `ctrl`'s requests and the
+/// escalation's timers to the tree.
+async fn supervise_exit(
+    pid: i32,
+    exit: ExitSignal,
+    ctrl: &mut mpsc::UnboundedReceiver<Control>,
+    escalation: &mut Escalation,
+    containment: &dyn Containment,
+    watcher: &dyn Watcher,
+) {
+    let exited: Pin<Box<dyn Future<Output = io::Result<()>> + Send>> = match exit {
+        ExitSignal::Watch => Box::pin(platform::wait_exited(pid)),
+        ExitSignal::After(hint) => Box::pin(platform::wait_exit_after(pid, hint)),
+    };
+    let target = containment.target();
+    let step = |s: StopStep, why: StepCause| match containment.stop(s) {
+        Ok(_) => watcher.stepped(s, why, target),
+        Err(e) => tracing::warn!(pid, error = %e, "stopping the process tree failed"),
+    };
+    if let Err(e) = supervise(exited, ctrl, escalation, step).await {
+        // Without an exit to wait for, the reap below would block until one: make it come.
+        tracing::warn!(pid, error = %e, "waiting for the exit failed; killing the tree");
+        let _ = containment.stop(StopStep::Kill);
+    }
+}
+
+/// Reaps the exited leader, under the handle's lock: from then on its pid may be reused,
+/// and [`ProcessHandle::stop_now`] no longer signals it.
+fn reap(handle: &ProcessHandle, pid: i32, child: Option<&mut std::process::Child>) -> ExitKind {
+    let mut s = lock(&handle.state);
+    let exit = match child {
+        Some(c) => platform::reap(c),
+        None => platform::reap_pid(pid),
+    }
+    .unwrap_or_else(|e| {
+        tracing::warn!(pid, error = %e, "reaping failed");
+        ExitKind::Code(-1)
+    });
+    s.reaped = true;
     exit
 }
 

@@ -11,9 +11,9 @@ use tokio::time::Instant;
 use super::escalation::{Control, Escalation};
 use super::stop::StopStep;
 
-/// Why [`supervise`] takes a stop step now.
+/// StepCause [`supervise`] takes a stop step now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Why {
+pub enum StepCause {
     /// A control asked for it (kill, remove).
     Requested,
     /// The stop grace ran out.
@@ -22,14 +22,14 @@ pub enum Why {
     KillGrace,
 }
 
-impl Why {
-    /// The text of a lifecycle `signal` event's `why` (a [`Why::Requested`] signal is
+impl StepCause {
+    /// The text of a lifecycle `signal` event's `why` (a [`StepCause::Requested`] signal is
     /// described by its caller, who knows what asked for it).
     pub fn as_str(self) -> &'static str {
         match self {
-            Why::Requested => "requested",
-            Why::StopGrace => "stop grace elapsed",
-            Why::KillGrace => "kill grace elapsed",
+            StepCause::Requested => "requested",
+            StepCause::StopGrace => "stop grace elapsed",
+            StepCause::KillGrace => "kill grace elapsed",
         }
     }
 }
@@ -41,7 +41,7 @@ pub async fn supervise(
     exited: impl Future<Output = io::Result<()>>,
     ctrl: &mut mpsc::UnboundedReceiver<Control>,
     escalation: &mut Escalation,
-    mut signal: impl FnMut(StopStep, Why),
+    mut signal: impl FnMut(StopStep, StepCause),
 ) -> io::Result<()> {
     tokio::pin!(exited);
     let mut ctrl_open = true;
@@ -52,7 +52,7 @@ pub async fn supervise(
             c = ctrl.recv(), if ctrl_open => match c {
                 Some(c) => {
                     if let Some(sig) = escalation.control(c, Instant::now()) {
-                        signal(sig, Why::Requested);
+                        signal(sig, StepCause::Requested);
                     }
                 }
                 None => ctrl_open = false,
@@ -61,7 +61,7 @@ pub async fn supervise(
                 if let Some(sig) = escalation.fire(Instant::now()) {
                     // A timer takes either the first step (the stop grace ran out) or the
                     // kill (the kill grace did); the first step is never the kill.
-                    let why = if sig == StopStep::Kill { Why::KillGrace } else { Why::StopGrace };
+                    let why = if sig == StopStep::Kill { StepCause::KillGrace } else { StepCause::StopGrace };
                     signal(sig, why);
                 }
             }

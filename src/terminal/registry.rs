@@ -4,15 +4,17 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use indexmap::IndexMap;
 
 use super::options::{TerminalRequest, resolve};
 use super::queue::TerminalQueue;
-use super::session::{Terminal, TerminalInfo, TerminalSink};
+use super::session::{Terminal, TerminalInfo, TerminalSink, TerminalTasks};
 use crate::config::ManagerConfig;
 use crate::error::{ErrorCode, OpError};
 use crate::process;
+use crate::resources::Limits;
 use crate::util::lock;
 
 /// A manager's terminals and their delivery queue.
@@ -56,16 +58,7 @@ impl Terminals {
             ));
         }
         let (spec, term_cfg) = resolve(req, host_env, cfg)?;
-        let own =
-            match req.limits_json.as_deref() {
-                None => None,
-                Some(text) => Some(serde_json::from_str(text).map_err(|e| {
-                    OpError::new(ErrorCode::InvalidArgument, format!("limits: {e}"))
-                })?),
-            };
-        let limits = cfg
-            .limits_for(own.as_ref())
-            .map_err(|m| OpError::new(ErrorCode::InvalidArgument, m))?;
+        let limits = limits_of(req, cfg)?;
         let mut map = lock(&self.map);
         if map.get(id).is_some_and(|t| !t.has_exited()) {
             return Err(OpError::new(
@@ -89,19 +82,30 @@ impl Terminals {
         );
         map.insert(id.to_owned(), term.clone());
         drop(map);
-        let span = tracing::info_span!("terminal", id = %id);
+        self.supervise(&term, sink, tasks, cfg.cleanup_grace);
+        Ok(term)
+    }
+
+    /// Runs `term`'s supervisor, then forgets it after `grace`. A bug that panics in the
+    /// supervisor ends the program's session rather than leave it unsupervised.
+    fn supervise(
+        self: &Arc<Self>,
+        term: &Arc<Terminal>,
+        sink: Arc<dyn TerminalSink>,
+        tasks: TerminalTasks,
+        grace: Duration,
+    ) {
+        let span = tracing::info_span!("terminal", id = %term.id);
         let run = tokio::spawn(tracing::Instrument::instrument(
             term.clone().run(sink, tasks),
             span,
         ));
         let me = Arc::downgrade(self);
-        let grace = cfg.cleanup_grace;
         let t = term.clone();
         tokio::spawn(async move {
             if let Err(e) = run.await
                 && e.is_panic()
             {
-                // A bug: end the program's session rather than leave it unsupervised.
                 tracing::error!(terminal = %t.id, "internal error in the terminal supervisor");
                 t.kill_now();
             }
@@ -110,7 +114,6 @@ impl Terminals {
                 me.forget(&t);
             }
         });
-        Ok(term)
     }
 
     /// Removes `term` from the registry if it is still the one under its id.
@@ -162,7 +165,7 @@ impl Terminals {
         for t in all {
             if !t.has_exited() {
                 live += 1;
-                t.end(None, crate::lifecycle::Reason::Dispose);
+                t.end(None, crate::lifecycle::StopReason::Dispose);
             }
         }
         live
@@ -180,4 +183,16 @@ impl Terminals {
     pub fn close(&self) {
         self.queue.close();
     }
+}
+
+/// The terminal's own limits (JSON text of `{ maxRssBytes?, … }`) over the manager's.
+fn limits_of(req: &TerminalRequest, cfg: &ManagerConfig) -> Result<Limits, OpError> {
+    let invalid = |m: String| OpError::new(ErrorCode::InvalidArgument, m);
+    let own: Option<serde_json::Value> = match req.limits_json.as_deref() {
+        None => None,
+        Some(text) => {
+            Some(serde_json::from_str(text).map_err(|e| invalid(format!("limits: {e}")))?)
+        }
+    };
+    cfg.limits_for(own.as_ref()).map_err(invalid)
 }

@@ -18,12 +18,12 @@ use tokio::time::Instant;
 use super::ring::Scrollback;
 use crate::deliver::Credit;
 use crate::error::{ErrorCode, OpError};
-use crate::lifecycle::{ExitReason, LifecycleEvent, Reason};
+use crate::lifecycle::{ExitReason, LifecycleEvent, StopReason};
 use crate::process::{
     self, Control, Drain, DrainOrder, Escalation, ExitKind, ExitSignal, ProcessHandle, PtySpawned,
-    StopStep, Supervision, Target, Watcher, Why, process_name,
+    StepCause, StopStep, Supervision, Target, Watcher, process_name,
 };
-use crate::resources::{Crossed, Limits, Meter, Resources};
+use crate::resources::{LimitCrossing, Limits, Meter, Resources};
 use crate::util::lock;
 use crate::util::now_ms;
 use crate::util::utf8::Utf8Carry;
@@ -123,7 +123,7 @@ struct State {
     bytes_out: u64,
     last_output_at: Option<u64>,
     scrollback: Scrollback,
-    stop_reason: Option<Reason>,
+    stop_reason: Option<StopReason>,
     limit_error: Option<String>,
 }
 
@@ -290,11 +290,11 @@ impl Terminal {
     /// Sends `step` (a hang-up by default) to every process of the terminal's session, the
     /// kill after the kill grace. No-op after exit.
     pub fn kill(&self, step: Option<StopStep>) {
-        self.end(step, Reason::Stop);
+        self.end(step, StopReason::Stop);
     }
 
     /// [`Terminal::kill`] for `reason` (the first reason is the one reported).
-    pub fn end(&self, step: Option<StopStep>, reason: Reason) {
+    pub fn end(&self, step: Option<StopStep>, reason: StopReason) {
         if !self.has_exited() {
             self.stopping(reason);
             self.process.control(match step {
@@ -308,7 +308,7 @@ impl Terminal {
     pub fn kill_now(&self) {
         let running = lock(&self.state).exit.is_none() && self.pid() > 0;
         if running {
-            self.stopping(Reason::HostExit);
+            self.stopping(StopReason::HostExit);
             if self.process.stop_now(StopStep::Kill) {
                 self.lifecycle(&LifecycleEvent::Signal {
                     signal: StopStep::Kill.name(),
@@ -328,7 +328,7 @@ impl Terminal {
     }
 
     /// Reports `stopping` the first time ending is asked for.
-    fn stopping(&self, reason: Reason) {
+    fn stopping(&self, reason: StopReason) {
         let first = {
             let mut s = lock(&self.state);
             s.exit.is_none() && s.stop_reason.is_none() && {
@@ -348,7 +348,7 @@ impl Terminal {
 
     /// A limit was crossed: reports it and ends the terminal's session (SIGHUP, SIGKILL
     /// after the grace). Only the first crossing counts.
-    pub fn limit_crossed(&self, crossed: Crossed) {
+    pub fn limit_crossed(&self, crossed: LimitCrossing) {
         {
             let mut s = lock(&self.state);
             if s.exit.is_some() || s.limit_error.is_some() {
@@ -362,7 +362,7 @@ impl Terminal {
             value: crossed.value as f64,
             bound: crossed.bound as f64,
         });
-        self.end(None, Reason::Limit);
+        self.end(None, StopReason::Limit);
     }
 
     /// When it started (ms since the epoch).
@@ -435,18 +435,7 @@ impl Terminal {
                 );
             }
         };
-        let afd = match master.as_raw_fd().map(dup_nonblocking) {
-            Some(Ok(fd)) => {
-                // SAFETY: `fd` is an `OwnedFd` moved into the `AsyncFd`, so it stays open and
-                // is the same descriptor for the whole life of the registration.
-                unsafe {
-                    AsyncFd::register_with_interest(fd, Interest::READABLE | Interest::WRITABLE)
-                }
-                .map_err(|e| io::Error::other(e.to_string()))
-            }
-            Some(Err(e)) => Err(e),
-            None => Err(io::Error::other("no PTY descriptor")),
-        };
+        let afd = register_master(&*master);
         let afd = match afd {
             Ok(a) => Arc::new(a),
             Err(e) => {
@@ -460,7 +449,7 @@ impl Terminal {
         self.lifecycle(&LifecycleEvent::Spawned { pid });
 
         let (eof_tx, eof_rx) = tokio::sync::oneshot::channel::<()>();
-        let (drained_tx, mut drained_rx) = watch::channel(false);
+        let (drained_tx, drained_rx) = watch::channel(false);
         let reader =
             tokio::spawn(
                 self.clone()
@@ -468,28 +457,17 @@ impl Terminal {
             );
         let writer = tokio::spawn(self.clone().write_input(afd, input_rx));
 
-        // The leader's exit comes with end-of-file on the master (or the shared poll). Output
-        // written just before the exit, or by a background job that still holds the tty, is
-        // read until end-of-file before the leftovers are hung up; something that keeps the
-        // tty open for longer than the kill grace is ended with the session.
-        let supervision = Supervision {
-            escalation: Escalation::new(Duration::ZERO, self.cfg.kill_grace, StopStep::HangUp),
-            exit: ExitSignal::After(eof_rx),
-            leftovers: StopStep::HangUp,
-            kill_grace: self.cfg.kill_grace,
-            drain: Drain {
-                done: Box::pin(async move {
-                    let _ = drained_rx.wait_for(|d| *d).await;
-                }),
-                limit: self.cfg.kill_grace + Duration::from_millis(500),
-                order: DrainOrder::BeforeLeftovers,
-            },
-        };
+        let supervision = terminal_supervision(&self.cfg, eof_rx, drained_rx);
         let watcher = TerminalWatcher { term: &self };
         let kind = process::run(&self.process, &mut ctrl_rx, process, supervision, &watcher).await;
         reader.abort();
         writer.abort();
         *lock(&self.master) = None;
+        self.ended(&*sink, kind);
+    }
+
+    /// The program has exited and its output is delivered: `exited`, then the exit for JS.
+    fn ended(&self, sink: &dyn TerminalSink, kind: ExitKind) {
         if !self.finished.swap(true, Ordering::SeqCst) {
             let (exit_code, signal) = kind.parts();
             let (reason, limit_error) = {
@@ -519,6 +497,49 @@ impl Terminal {
             });
             sink.push(self.token, TerminalEvent::Failed(error));
         }
+    }
+
+    /// `buf` was read with `credit` taken: keeps the credit of what it holds (returned when JS
+    /// takes it), counts it, keeps it in the scrollback, ends an idle state, and queues it
+    /// as text (a character split across reads waits for its end) or bytes.
+    fn took_output(
+        &self,
+        sink: &dyn TerminalSink,
+        decoder: &mut Utf8Carry,
+        buf: Vec<u8>,
+        credit: usize,
+    ) {
+        let n = buf.len();
+        self.pending.add_permits(credit - n);
+        let held = Credit::new(self.pending.clone(), n);
+        let now = now_ms();
+        let was_idle = {
+            let mut s = lock(&self.state);
+            s.bytes_in += n as u64;
+            s.last_output_at = Some(now);
+            s.scrollback.push(&buf[..n]);
+            std::mem::replace(&mut s.idle, false)
+        };
+        if was_idle {
+            sink.push(self.token, TerminalEvent::Idle(false));
+        }
+        let chunk = if self.cfg.utf8 {
+            let mut text = String::with_capacity(n);
+            decoder.decode(&buf[..n], &mut text);
+            if text.is_empty() {
+                // Only the start of a character: it goes out with the next read.
+                return;
+            }
+            Chunk::Text(text)
+        } else {
+            // Queued output should not pin a 64 KiB allocation per small read.
+            let mut buf = buf;
+            if n < READ_CHUNK / 2 {
+                buf.shrink_to_fit();
+            }
+            Chunk::Bytes(buf)
+        };
+        sink.push(self.token, TerminalEvent::Data(chunk, Some(held)));
     }
 
     async fn read_output(
@@ -585,39 +606,8 @@ impl Terminal {
                     break;
                 }
             };
-            let n = buf.len();
-            self.pending.add_permits(credit - n);
-            let held = Credit::new(self.pending.clone(), n);
-            let now = now_ms();
-            let was_idle = {
-                let mut s = lock(&self.state);
-                s.bytes_in += n as u64;
-                s.last_output_at = Some(now);
-                s.scrollback.push(&buf[..n]);
-                std::mem::replace(&mut s.idle, false)
-            };
-            if was_idle {
-                sink.push(self.token, TerminalEvent::Idle(false));
-            }
+            self.took_output(&*sink, &mut decoder, buf, credit);
             idle_at = Some(Instant::now() + self.cfg.idle);
-            let chunk = if self.cfg.utf8 {
-                let mut text = String::with_capacity(n);
-                decoder.decode(&buf[..n], &mut text);
-                if text.is_empty() {
-                    // Only the start of a character: it goes out with the next read.
-                    drop(held);
-                    continue;
-                }
-                Chunk::Text(text)
-            } else {
-                // Queued output should not pin a 64 KiB allocation per small read.
-                let mut buf = buf;
-                if n < READ_CHUNK / 2 {
-                    buf.shrink_to_fit();
-                }
-                Chunk::Bytes(buf)
-            };
-            sink.push(self.token, TerminalEvent::Data(chunk, Some(held)));
         }
         if self.cfg.utf8 {
             let mut rest = String::new();
@@ -664,6 +654,44 @@ impl Terminal {
     }
 }
 
+/// The master's descriptor, duplicated non-blocking and registered with the runtime for
+/// reading and writing.
+fn register_master(master: &(dyn MasterPty + Send)) -> io::Result<AsyncFd<OwnedFd>> {
+    let fd = master
+        .as_raw_fd()
+        .ok_or_else(|| io::Error::other("no PTY descriptor"))?;
+    let fd = dup_nonblocking(fd)?;
+    // SAFETY: `fd` is an `OwnedFd` moved into the `AsyncFd`, so it stays open and is the same
+    // descriptor for the whole life of the registration.
+    unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE | Interest::WRITABLE) }
+        .map_err(|e| io::Error::other(e.to_string()))
+}
+
+/// A terminal's supervision: a hang-up at once on kill, SIGKILL after the kill grace; the
+/// exit watched once the master reads end-of-file (or by the shared poll). Output written
+/// just before the exit, or by a background job that still holds the tty, is read until
+/// end-of-file before the leftovers are hung up; something that keeps the tty open for
+/// longer than the kill grace is ended with the session.
+fn terminal_supervision(
+    cfg: &TerminalConfig,
+    eof: tokio::sync::oneshot::Receiver<()>,
+    mut drained: watch::Receiver<bool>,
+) -> Supervision {
+    Supervision {
+        escalation: Escalation::new(Duration::ZERO, cfg.kill_grace, StopStep::HangUp),
+        exit: ExitSignal::After(eof),
+        leftovers: StopStep::HangUp,
+        kill_grace: cfg.kill_grace,
+        drain: Drain {
+            done: Box::pin(async move {
+                let _ = drained.wait_for(|d| *d).await;
+            }),
+            limit: cfg.kill_grace + Duration::from_millis(500),
+            order: DrainOrder::BeforeLeftovers,
+        },
+    }
+}
+
 /// What the run loop tells a terminal: lifecycle events, and its exit as soon as it is
 /// reaped.
 struct TerminalWatcher<'a> {
@@ -671,12 +699,12 @@ struct TerminalWatcher<'a> {
 }
 
 impl Watcher for TerminalWatcher<'_> {
-    fn stepped(&self, step: StopStep, why: Why, target: Target) {
+    fn stepped(&self, step: StopStep, why: StepCause, target: Target) {
         let why = match why {
             // Asked for at once: by whatever asked for the end.
-            Why::Requested => lock(&self.term.state)
+            StepCause::Requested => lock(&self.term.state)
                 .stop_reason
-                .unwrap_or(Reason::Stop)
+                .unwrap_or(StopReason::Stop)
                 .as_str(),
             w => w.as_str(),
         };
