@@ -9,7 +9,7 @@
 //! - [`containment`]: the [`Containment`] of one tree (a process group, a terminal's session;
 //!   a Windows job object later), which also carries the host-death guarantee.
 //! - [`stop`]: [`StopStep`]s (terminate, hang up, kill) and [`ExitKind`]s, in words every
-//!   platform maps to what it has.
+//!   platform maps to what it has; [`names`]: what they are called in events.
 //! - [`escalation`] (the rules) and [`supervisor`] (the timers) of stop → kill.
 //! - [`run`]: the one run loop: supervise until exit, step leftovers, reap, release, drain
 //!   the output (bounded), and one [`ExitKind`] out; [`ProcessHandle`] is how the rest of the
@@ -23,6 +23,7 @@
 
 pub mod containment;
 pub mod escalation;
+pub mod names;
 pub mod run;
 pub mod spawner;
 pub mod spec;
@@ -48,13 +49,14 @@ use macos as os;
 
 pub use containment::{Containment, Target};
 pub use escalation::{Control, Escalation};
+pub use names::{exit_parts, signal_name};
 pub use platform::{PtySpawned, Spawned, check_program, resolve_program};
 pub use run::{
     Drain, DrainOrder, ExitSignal, ProcessHandle, Supervised, Supervision, Watcher, run,
 };
 pub use spawner::{prestart_spawner, spawn_async, spawn_pty_async};
 pub use spec::{PtySpec, SpawnSpec};
-pub use stop::{ExitKind, StopStep, exit_parts, signal_name};
+pub use stop::{ExitKind, StopStep};
 pub use supervisor::StepCause;
 pub use usage::{Scan, Usage, scan};
 
@@ -82,14 +84,6 @@ pub fn session_members(sid: i32) -> Vec<i32> {
 /// Pid of the orphan watchdog, if one runs (tests).
 pub fn watchdog_pid() -> Option<u32> {
     platform::watchdog().pid()
-}
-
-fn os_signal_name(step: StopStep) -> String {
-    platform::step_name(step)
-}
-
-fn os_signal_number_name(sig: i32) -> Option<String> {
-    platform::number_name(sig)
 }
 
 /// Whether any process of group `pgid` is left (tests).

@@ -62,7 +62,6 @@ pub(super) fn ollama(event: Value) -> Value {
     run(Adapter::Ollama, event)
 }
 
-
 #[test]
 fn for_provider_maps_known_ids_and_defaults_to_claude() {
     assert_eq!(Adapter::for_provider("codex"), Adapter::Codex);
