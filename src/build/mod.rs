@@ -1,6 +1,6 @@
 //! The runner build step: a command (`npm run build`, say) that produces the runner scripts,
 //! run before the first agent session that needs it, supervised like every other child
-//! (`crate::supervise`: own process group, parent-death signal, watchdog, SIGTERM→SIGKILL).
+//! (`crate::process`: own process group, parent-death signal, watchdog, SIGTERM→SIGKILL).
 //!
 //! - [`plan`] decides whether a build is due ([`When`], [`needs_build`]), from the file system
 //!   alone.
