@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-/// StepCause an operation was refused.
+/// Why an operation was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorCode {
     /// A session with that id exists.

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 pub use crate::process::Target;
 use crate::util::now_ms;
 
-/// StepCause a session or terminal is being ended (`stopping.reason`, `exited.reason`).
+/// Why a session or terminal is being ended (`stopping.reason`, `exited.reason`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StopReason {
     /// `stopSession` / `terminal.kill()`.
@@ -47,7 +47,7 @@ impl StopReason {
     }
 }
 
-/// StepCause an `exited` happened: the process ended by itself, was ended for a [`StopReason`], or
+/// Why an `exited` happened: the process ended by itself, was ended for a [`StopReason`], or
 /// never ran.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitReason {
@@ -111,7 +111,7 @@ pub enum LifecycleEvent {
     },
     /// Ending was asked for.
     Stopping {
-        /// StepCause.
+        /// Why.
         reason: StopReason,
     },
     /// A signal was sent.
@@ -120,7 +120,7 @@ pub enum LifecycleEvent {
         signal: String,
         /// To whom.
         target: Target,
-        /// StepCause now (`"stop grace elapsed"`, `"kill grace elapsed"`, `"remove"`, …).
+        /// Why now (`"stop grace elapsed"`, `"kill grace elapsed"`, `"remove"`, …).
         why: &'static str,
     },
     /// The process has ended and all its output was delivered before this.
@@ -129,7 +129,7 @@ pub enum LifecycleEvent {
         exit_code: Option<i32>,
         /// Signal name, if a signal ended it.
         signal: Option<String>,
-        /// StepCause it ended.
+        /// Why it ended.
         reason: ExitReason,
     },
     /// The session or terminal is forgotten; nothing of it follows.

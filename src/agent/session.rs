@@ -61,7 +61,7 @@ struct State {
     messages: u64,
     dropped_lines: u64,
     last_output_at: Option<u64>,
-    /// StepCause ending was first asked for.
+    /// Why ending was first asked for.
     stop_reason: Option<StopReason>,
     /// Set when a limit ended the session: its final error.
     limit_error: Option<String>,

@@ -35,7 +35,7 @@ pub struct BuildOk {
     pub output: String,
 }
 
-/// StepCause a build failed.
+/// Why a build failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BuildError {
     /// It could not be started: empty command, program not found or not executable,
@@ -93,7 +93,7 @@ impl fmt::Display for BuildError {
 /// A build that failed, with what it printed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BuildFailure {
-    /// StepCause.
+    /// Why.
     pub error: BuildError,
     /// The tail of its output (at most [`super::BUILD_OUTPUT_TAIL`] bytes); empty when it
     /// never ran.

@@ -128,7 +128,7 @@ impl From<Status> for SessionStatus {
     }
 }
 
-/// StepCause a session or terminal is being ended (`stopping.reason`).
+/// Why a session or terminal is being ended (`stopping.reason`).
 #[napi(string_enum = "kebab-case")]
 pub enum StopReason {
     /// `stopSession` / `terminal.kill()`.
@@ -155,7 +155,7 @@ impl From<CoreStopReason> for StopReason {
     }
 }
 
-/// StepCause an `exited` happened (`exited.reason`): on its own, a [`StopReason`], or never ran.
+/// Why an `exited` happened (`exited.reason`): on its own, a [`StopReason`], or never ran.
 #[napi(string_enum = "kebab-case")]
 pub enum ExitReason {
     /// It ended on its own.

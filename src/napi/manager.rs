@@ -58,7 +58,7 @@ pub struct NativeOptions {
 pub struct OpResult {
     /// Whether it worked.
     pub ok: bool,
-    /// StepCause not.
+    /// Why not.
     pub error: Option<String>,
     /// Stable error code.
     pub code: Option<SidecarErrorCode>,

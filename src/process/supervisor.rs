@@ -11,7 +11,7 @@ use tokio::time::Instant;
 use super::escalation::{Control, Escalation};
 use super::stop::StopStep;
 
-/// StepCause [`supervise`] takes a stop step now.
+/// Why [`supervise`] takes a stop step now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StepCause {
     /// A control asked for it (kill, remove).
