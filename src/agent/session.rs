@@ -25,8 +25,8 @@ use crate::deliver::Credit;
 use crate::error::{ErrorCode, OpError};
 use crate::lifecycle::{ExitReason, LifecycleEvent, StopReason};
 use crate::process::{
-    self, Control, Drain, DrainOrder, Escalation, ExitKind, ExitSignal, ProcessHandle, Spawned,
-    StepCause, StopStep, Supervision, Target, Watcher, exit_parts,
+    self, Control, Drain, Escalation, ExitKind, ExitSignal, ProcessHandle, Spawned, StepCause,
+    StopStep, Supervision, Target, Watcher, exit_parts,
 };
 use crate::resources::{LimitCrossing, Limits, Meter, Resources};
 use crate::util::{lock, now_ms};
@@ -744,8 +744,7 @@ impl Session {
 
 /// A runner's supervision: SIGTERM after the stop grace, SIGKILL after the kill grace; the
 /// exit watched once stdout closes; leftovers asked to go with SIGTERM. Output written just
-/// before the exit is still in the pipe: it is delivered before the final status, bounded,
-/// because a process outside the group may hold the pipe.
+/// before the exit is still in the pipe: it is delivered before the final status.
 fn runner_supervision(
     cfg: &ManagerConfig,
     stdout_closed: tokio::sync::oneshot::Receiver<()>,
@@ -756,13 +755,7 @@ fn runner_supervision(
         exit: ExitSignal::After(stdout_closed),
         leftovers: StopStep::Terminate,
         kill_grace: cfg.kill_grace,
-        drain: Drain {
-            done: Box::pin(async move {
-                let _ = reader.await;
-            }),
-            limit: cfg.kill_grace + Duration::from_secs(1),
-            order: DrainOrder::AfterRelease,
-        },
+        drain: Drain::pipes(reader, cfg.kill_grace),
     }
 }
 

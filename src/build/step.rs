@@ -18,8 +18,8 @@ use tokio::time::Instant;
 use super::BuildSpec;
 use super::tail::{OutputTail, Stream};
 use crate::process::{
-    self, Control, Drain, DrainOrder, Escalation, ExitKind, ExitSignal, ProcessHandle, SpawnSpec,
-    Spawned, StepCause, StopStep, Supervision, Target, Watcher,
+    self, Control, Drain, Escalation, ExitKind, ExitSignal, ProcessHandle, SpawnSpec, Spawned,
+    StepCause, StopStep, Supervision, Target, Watcher,
 };
 use crate::util::lock;
 
@@ -318,15 +318,8 @@ fn supervision(spec: &BuildSpec, started: Instant, reader: JoinHandle<()>) -> Su
         exit: ExitSignal::Watch,
         leftovers: StopStep::Terminate,
         kill_grace: spec.kill_grace,
-        // What it printed just before exiting is still in the pipes. Bounded, because a
-        // process outside the group may hold them open.
-        drain: Drain {
-            done: Box::pin(async move {
-                let _ = reader.await;
-            }),
-            limit: spec.kill_grace + Duration::from_secs(1),
-            order: DrainOrder::AfterRelease,
-        },
+        // What it printed just before exiting is still in the pipes.
+        drain: Drain::pipes(reader, spec.kill_grace),
     }
 }
 

@@ -141,6 +141,21 @@ pub struct Drain {
     pub order: DrainOrder,
 }
 
+impl Drain {
+    /// Output read from pipes by `reader`: done when the task ends, waited for after the
+    /// leader is reaped and the tree released, for `kill_grace` + 1 s (a process outside
+    /// the tree may hold the pipes open; then the reader is given up).
+    pub fn pipes(reader: tokio::task::JoinHandle<()>, kill_grace: Duration) -> Self {
+        Self {
+            done: Box::pin(async move {
+                let _ = reader.await;
+            }),
+            limit: kill_grace + Duration::from_secs(1),
+            order: DrainOrder::AfterRelease,
+        }
+    }
+}
+
 /// How one process is supervised.
 pub struct Supervision {
     /// Its stop/kill rules (a build's timeout is a stop armed at the start).
