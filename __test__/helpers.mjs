@@ -57,13 +57,28 @@ export function isAlive(pid) {
 /** Live processes of session `sid` (by session id, not process group: a terminal's jobs). */
 export { sessionMembers } from './proc.mjs'
 
+/**
+ * How long a recorded process may still take to go after `dispose()`. dispose() resolves once
+ * every runner has exited; whatever else is left in a runner's group gets SIGTERM at that
+ * moment and SIGKILL `killGraceMs` (300 here) later, in the background (README: `dispose()`;
+ * src/agent/session.rs, release_group). A process signalled a moment ago may still be exiting:
+ * the 100 MB hog of resources.test.mjs takes a few ms to, ~3–17 ms on Node 24 against ~0–6 ms
+ * on Node 20, long enough to be seen alive right after dispose() on Node 24.
+ */
+const EXIT_GRACE_MS = 2_000
+
 /** Disposes every manager made by `makeManager`, then kills (by pid) and reports survivors. */
 export async function teardown() {
   for (const m of managers) {
     await m.dispose()
   }
   managers.clear()
-  const survivors = recordedPids().filter(isAlive)
+  let survivors = recordedPids().filter(isAlive)
+  const end = Date.now() + EXIT_GRACE_MS
+  while (survivors.length && Date.now() < end) {
+    await new Promise((r) => setTimeout(r, 20))
+    survivors = survivors.filter(isAlive)
+  }
   for (const pid of survivors) {
     try {
       process.kill(pid, 'SIGKILL')

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createRequire } from 'node:module'
-import { HERE } from './helpers.mjs'
+import { HERE, NODE } from './helpers.mjs'
 
 const require = createRequire(import.meta.url)
 const { SidecarManager } = require('../index.js')
@@ -36,6 +36,19 @@ console.log(JSON.stringify({ named: Esm === cjs.SidecarManager, default: esmDefa
     const actual = process.versions.bun ? 'bun' : 'node'
     if (expected) expect(actual).toBe(expected)
     expect(['bun', 'node']).toContain(actual)
+  })
+
+  it('runners run on the Node line this suite was started for (EXPECT_NODE_MAJOR)', () => {
+    const version = (node) => execFileSync(node, ['-p', 'process.versions.node'], { encoding: 'utf8', timeout: 20_000 }).trim()
+    const runners = version(NODE)
+    // Under Bun, process.versions.node is Bun's claim, not a Node binary.
+    if (!process.versions.bun) expect(runners).toBe(process.versions.node)
+    const major = process.env.EXPECT_NODE_MAJOR
+    if (major) {
+      expect(runners.split('.')[0]).toBe(major)
+      // scripts/test.sh puts the tested line first in PATH, for whatever looks `node` up.
+      expect(version('node')).toBe(runners)
+    }
   })
 
   it('has every method of the TypeScript manager', () => {

