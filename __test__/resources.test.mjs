@@ -47,7 +47,7 @@ describe('resource figures', () => {
     const r = await waitFor(() => {
       const s = m.getSession('c').resources
       return s.cpuMs >= 400 ? s : null
-    }, 'cpu counted', 10_000)
+    }, 'cpu counted', 20_000)
     expect(r.processes).toBe(1)
   })
 
@@ -102,7 +102,9 @@ describe('limits', () => {
 
   it('maxProcesses ends a runner that forks too many children', async () => {
     const { error } = await runLimited({ maxProcesses: 3 }, [started('L'), { forks: 5 }])
-    expect(error).toBe('Process limit exceeded: 6 > 3')
+    // 6 once every fork is up; a sample taken while the runner is still forking (a busy
+    // machine, the runner niced) already finds 4 or 5, over the limit all the same.
+    expect(error).toMatch(/^Process limit exceeded: [456] > 3$/)
   })
 
   it('maxCpuMs ends a CPU spin', async () => {
