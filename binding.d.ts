@@ -69,8 +69,11 @@ export declare class NativeTerminal {
   setPaused(paused: boolean): void
   /** Signals the whole session (SIGHUP when `signal` is absent), SIGKILL after the grace. */
   kill(signal?: string | undefined | null): void
-  /** The scrollback bytes. */
-  scrollback(): Buffer
+  /**
+   * The scrollback bytes (a `Buffer` at run time; typed as its base class so the public
+   * types need no Node typings).
+   */
+  scrollback(): Uint8Array
   /** The terminal's state. */
   info(): NativeTerminalInfo
 }

@@ -49,21 +49,6 @@ impl SamplerStats {
     }
 }
 
-/// CPU time of the calling thread, µs.
-fn thread_cpu_us() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec; the clock id is a constant both systems have.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    if rc != 0 {
-        return 0;
-    }
-    u64::try_from(ts.tv_sec).unwrap_or(0) * 1_000_000
-        + u64::try_from(ts.tv_nsec).unwrap_or(0) / 1000
-}
-
 /// One sampling pass over `sessions` and `terminals`: records their figures and ends every
 /// one that crossed a limit. Blocking (it reads the process table): run it off the I/O
 /// workers.
@@ -73,7 +58,7 @@ pub fn tick(
     host: &dyn Registry,
     stats: &SamplerStats,
 ) {
-    let t0 = thread_cpu_us();
+    let t0 = process::thread_cpu_us();
     let live_sessions: Vec<&Arc<Session>> = sessions
         .iter()
         .filter(|s| s.pid() > 0 && !s.has_exited())
@@ -103,7 +88,7 @@ pub fn tick(
             t.limit_crossed(crossed);
         }
     }
-    let cost = thread_cpu_us().saturating_sub(t0);
+    let cost = process::thread_cpu_us().saturating_sub(t0);
     stats.ticks.fetch_add(1, Ordering::Relaxed);
     stats.cpu_us.fetch_add(cost, Ordering::Relaxed);
     stats.last_us.store(cost, Ordering::Relaxed);
@@ -217,12 +202,12 @@ mod tests {
 
     #[test]
     fn thread_cpu_time_moves_forward() {
-        let a = thread_cpu_us();
+        let a = process::thread_cpu_us();
         let t0 = std::time::Instant::now();
         let mut x = 0u64;
         while t0.elapsed() < Duration::from_millis(20) {
             x = std::hint::black_box(x.wrapping_add(1));
         }
-        assert!(thread_cpu_us() > a);
+        assert!(process::thread_cpu_us() > a);
     }
 }

@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::unix::pipe;
 use tokio::sync::{Semaphore, mpsc};
 use tracing::Instrument;
 
@@ -623,10 +622,10 @@ impl Session {
 
     async fn write_stdin(
         self: Arc<Self>,
-        fd: std::os::fd::OwnedFd,
+        stdin: process::Pipe,
         mut rx: mpsc::UnboundedReceiver<Vec<u8>>,
     ) {
-        let mut tx = match pipe::Sender::from_owned_fd(fd) {
+        let mut tx = match process::pipe_writer(stdin) {
             Ok(tx) => tx,
             Err(e) => {
                 tracing::warn!(session = %self.key.id, error = %e, "runner stdin unusable");
@@ -652,8 +651,8 @@ impl Session {
         }
     }
 
-    async fn read_stdout(self: Arc<Self>, shared: Arc<dyn Registry>, fd: std::os::fd::OwnedFd) {
-        let mut rx = match pipe::Receiver::from_owned_fd(fd) {
+    async fn read_stdout(self: Arc<Self>, shared: Arc<dyn Registry>, stdout: process::Pipe) {
+        let mut rx = match process::pipe_reader(stdout) {
             Ok(rx) => rx,
             Err(e) => {
                 tracing::warn!(session = %self.key.id, error = %e, "runner stdout unusable");
@@ -803,8 +802,8 @@ impl Watcher for RunnerWatcher<'_> {
     }
 }
 
-async fn log_stderr(key: Arc<SessionKey>, fd: std::os::fd::OwnedFd) {
-    let Ok(mut rx) = pipe::Receiver::from_owned_fd(fd) else {
+async fn log_stderr(key: Arc<SessionKey>, stderr: process::Pipe) {
+    let Ok(mut rx) = process::pipe_reader(stderr) else {
         return;
     };
     let mut framer = LineFramer::new(MAX_STDERR_LINE);

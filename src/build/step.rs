@@ -3,14 +3,12 @@
 
 use std::fmt;
 use std::io;
-use std::os::fd::OwnedFd;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::io::AsyncReadExt;
-use tokio::net::unix::pipe;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -402,15 +400,15 @@ fn program(spec: &BuildSpec) -> Result<String, String> {
 
 /// Reads the build's stdout and stderr to their ends, at once, into `tail`: a build blocks
 /// when either pipe fills, so both are always read, and all of it, whatever is kept.
-async fn read_output(stdout: OwnedFd, stderr: OwnedFd, tail: Arc<Mutex<OutputTail>>) {
+async fn read_output(stdout: process::Pipe, stderr: process::Pipe, tail: Arc<Mutex<OutputTail>>) {
     tokio::join!(
         pump(stdout, Stream::Stdout, &tail),
         pump(stderr, Stream::Stderr, &tail)
     );
 }
 
-async fn pump(fd: OwnedFd, stream: Stream, tail: &Mutex<OutputTail>) {
-    let mut rx = match pipe::Receiver::from_owned_fd(fd) {
+async fn pump(pipe: process::Pipe, stream: Stream, tail: &Mutex<OutputTail>) {
+    let mut rx = match process::pipe_reader(pipe) {
         Ok(rx) => rx,
         Err(e) => {
             tracing::warn!(?stream, error = %e, "build output pipe unusable");

@@ -187,8 +187,9 @@ impl NativeTerminal {
         Ok(())
     }
 
-    /// The scrollback bytes.
-    #[napi(catch_unwind)]
+    /// The scrollback bytes (a `Buffer` at run time; typed as its base class so the public
+    /// types need no Node typings).
+    #[napi(catch_unwind, ts_return_type = "Uint8Array")]
     pub fn scrollback(&self) -> Buffer {
         self.inner.scrollback().into()
     }

@@ -50,7 +50,10 @@ use macos as os;
 pub use containment::{Containment, Target};
 pub use escalation::{Control, Escalation};
 pub use names::{exit_parts, signal_name};
-pub use platform::{PtySpawned, Spawned, check_program, resolve_program};
+pub use platform::{
+    Pipe, PipeReader, PipeWriter, PtyIo, PtySpawned, Spawned, check_program, pipe_reader,
+    pipe_writer, resolve_program, thread_cpu_us,
+};
 pub use run::{
     Drain, DrainOrder, ExitSignal, ProcessHandle, Supervised, Supervision, Watcher, run,
 };

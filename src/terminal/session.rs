@@ -4,14 +4,11 @@
 //! session (SIGHUP, then SIGKILL).
 
 use std::io;
-use std::os::fd::{AsFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use portable_pty::{MasterPty, PtySize};
-use tokio::io::Interest;
-use tokio::io::unix::AsyncFd;
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::time::Instant;
 
@@ -20,8 +17,8 @@ use crate::deliver::Credit;
 use crate::error::{ErrorCode, OpError};
 use crate::lifecycle::{ExitReason, LifecycleEvent, StopReason};
 use crate::process::{
-    self, Control, Drain, DrainOrder, Escalation, ExitKind, ExitSignal, ProcessHandle, PtySpawned,
-    StepCause, StopStep, Supervision, Target, Watcher, process_name,
+    self, Control, Drain, DrainOrder, Escalation, ExitKind, ExitSignal, ProcessHandle, PtyIo,
+    PtySpawned, StepCause, StopStep, Supervision, Target, Watcher, process_name,
 };
 use crate::resources::{LimitCrossing, Limits, Meter, Resources};
 use crate::util::lock;
@@ -435,9 +432,9 @@ impl Terminal {
                 );
             }
         };
-        let afd = register_master(&*master);
-        let afd = match afd {
-            Ok(a) => Arc::new(a),
+        let pty = PtyIo::open(&*master);
+        let pty = match pty {
+            Ok(p) => Arc::new(p),
             Err(e) => {
                 let _ = containment.stop(StopStep::Kill);
                 containment.release(true, Duration::ZERO);
@@ -453,9 +450,9 @@ impl Terminal {
         let reader =
             tokio::spawn(
                 self.clone()
-                    .read_output(sink.clone(), afd.clone(), eof_tx, drained_tx),
+                    .read_output(sink.clone(), pty.clone(), eof_tx, drained_tx),
             );
-        let writer = tokio::spawn(self.clone().write_input(afd, input_rx));
+        let writer = tokio::spawn(self.clone().write_input(pty, input_rx));
 
         let supervision = terminal_supervision(&self.cfg, eof_rx, drained_rx);
         let watcher = TerminalWatcher { term: &self };
@@ -545,7 +542,7 @@ impl Terminal {
     async fn read_output(
         self: Arc<Self>,
         sink: Arc<dyn TerminalSink>,
-        afd: Arc<AsyncFd<OwnedFd>>,
+        pty: Arc<PtyIo>,
         eof: tokio::sync::oneshot::Sender<()>,
         drained: watch::Sender<bool>,
     ) {
@@ -573,9 +570,9 @@ impl Terminal {
                 // The buffer is allocated once there is something to read: an idle terminal
                 // holds none.
                 r = async {
-                    drop(afd.readable().await?);
+                    pty.readable().await?;
                     let mut buf = vec![0u8; READ_CHUNK];
-                    let n = read_some(&afd, &mut buf).await?;
+                    let n = pty.read(&mut buf).await?;
                     buf.truncate(n);
                     Ok::<_, io::Error>(buf)
                 } => r,
@@ -599,10 +596,7 @@ impl Terminal {
                 }
                 Err(e) => {
                     self.pending.add_permits(credit);
-                    // EIO is how Linux reports that the last slave descriptor was closed.
-                    if e.raw_os_error() != Some(libc::EIO) {
-                        tracing::debug!(terminal = %self.id, error = %e, "reading the PTY failed");
-                    }
+                    tracing::debug!(terminal = %self.id, error = %e, "reading the PTY failed");
                     break;
                 }
             };
@@ -632,12 +626,12 @@ impl Terminal {
 
     async fn write_input(
         self: Arc<Self>,
-        afd: Arc<AsyncFd<OwnedFd>>,
+        pty: Arc<PtyIo>,
         mut rx: mpsc::UnboundedReceiver<Vec<u8>>,
     ) {
         while let Some(data) = rx.recv().await {
             let len = data.len();
-            let result = write_all(&afd, &data).await;
+            let result = pty.write_all(&data).await;
             self.queued.fetch_sub(len, Ordering::SeqCst);
             match result {
                 Ok(()) => lock(&self.state).bytes_out += len as u64,
@@ -652,19 +646,6 @@ impl Terminal {
             self.queued.fetch_sub(data.len(), Ordering::SeqCst);
         }
     }
-}
-
-/// The master's descriptor, duplicated non-blocking and registered with the runtime for
-/// reading and writing.
-fn register_master(master: &(dyn MasterPty + Send)) -> io::Result<AsyncFd<OwnedFd>> {
-    let fd = master
-        .as_raw_fd()
-        .ok_or_else(|| io::Error::other("no PTY descriptor"))?;
-    let fd = dup_nonblocking(fd)?;
-    // SAFETY: `fd` is an `OwnedFd` moved into the `AsyncFd`, so it stays open and is the same
-    // descriptor for the whole life of the registration.
-    unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE | Interest::WRITABLE) }
-        .map_err(|e| io::Error::other(e.to_string()))
 }
 
 /// A terminal's supervision: a hang-up at once on kill, SIGKILL after the kill grace; the
@@ -729,64 +710,4 @@ async fn sleep_until(at: Option<Instant>) {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
     }
-}
-
-/// A non-blocking, close-on-exec duplicate of the master descriptor for the runtime to poll
-/// (portable-pty keeps the original for resize and the foreground group).
-fn dup_nonblocking(raw: std::os::fd::RawFd) -> io::Result<OwnedFd> {
-    use nix::fcntl::{FcntlArg, OFlag, fcntl};
-    // SAFETY: `raw` is the master descriptor owned by the `MasterPty` the caller holds for
-    // the whole call; it is only borrowed to duplicate it.
-    let borrowed = unsafe { std::os::fd::BorrowedFd::borrow_raw(raw) };
-    let fd = borrowed.try_clone_to_owned()?;
-    let flags = fcntl(fd.as_fd(), FcntlArg::F_GETFL).map_err(io::Error::from)?;
-    fcntl(
-        fd.as_fd(),
-        FcntlArg::F_SETFL(OFlag::from_bits_truncate(flags) | OFlag::O_NONBLOCK),
-    )
-    .map_err(io::Error::from)?;
-    Ok(fd)
-}
-
-/// Reads what the PTY has, up to `buf.len()`: after the first read, further reads until the
-/// descriptor would block, so a flood arrives in few large pieces (a tty hands out a few KiB
-/// per read) and each costs one delivery. `Ok(0)` is end-of-file.
-async fn read_some(afd: &AsyncFd<OwnedFd>, buf: &mut [u8]) -> io::Result<usize> {
-    loop {
-        let mut guard = afd.readable().await?;
-        let mut filled = 0;
-        loop {
-            let read = guard.try_io(|fd| {
-                nix::unistd::read(fd.get_ref(), &mut buf[filled..]).map_err(io::Error::from)
-            });
-            match read {
-                Ok(Ok(0)) => return Ok(filled),
-                Ok(Ok(n)) => {
-                    filled += n;
-                    if filled == buf.len() {
-                        return Ok(filled);
-                    }
-                }
-                Ok(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
-                // End of file (EIO) or an error after some data: hand out the data first; the
-                // next call sees the error again.
-                Ok(Err(e)) => return if filled > 0 { Ok(filled) } else { Err(e) },
-                Err(_would_block) if filled > 0 => return Ok(filled),
-                Err(_would_block) => break,
-            }
-        }
-    }
-}
-
-async fn write_all(afd: &AsyncFd<OwnedFd>, mut data: &[u8]) -> io::Result<()> {
-    while !data.is_empty() {
-        let mut guard = afd.writable().await?;
-        match guard.try_io(|fd| nix::unistd::write(fd.get_ref(), data).map_err(io::Error::from)) {
-            Ok(Ok(n)) => data = &data[n..],
-            Ok(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
-            Ok(Err(e)) => return Err(e),
-            Err(_would_block) => {}
-        }
-    }
-    Ok(())
 }

@@ -3,17 +3,23 @@
 //! without reaping, signals, and the orphan watchdog that carries host death to every tree.
 //! What differs between the two systems is in `../linux` and `../macos` (`os`).
 
+mod clock;
 mod exit;
 mod group;
+mod pipes;
 mod pty;
+mod pty_io;
 mod session;
 mod signal;
 mod spawn;
 mod watchdog;
 
+pub use clock::thread_cpu_us;
 pub use exit::{has_exited, notify_when_exited, reap, reap_pid, wait_exit_after, wait_exited};
 pub use group::ProcessGroup;
+pub use pipes::{Pipe, PipeReader, PipeWriter, pipe_reader, pipe_writer};
 pub use pty::{PtySpawned, resolve_program, spawn_pty};
+pub use pty_io::PtyIo;
 pub use session::{TerminalSession, session_members};
 pub use signal::{number_name, parse_signal, step_name};
 pub use spawn::{Spawned, check_program, spawn};

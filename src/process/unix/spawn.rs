@@ -8,6 +8,7 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use super::group::ProcessGroup;
+use super::pipes::Pipe;
 use crate::process::containment::Containment;
 use crate::process::os;
 use crate::process::spec::SpawnSpec;
@@ -21,11 +22,11 @@ pub struct Spawned {
     /// Process id, which is also the process group id.
     pub pid: i32,
     /// Write end of the runner's stdin.
-    pub stdin: OwnedFd,
+    pub stdin: Pipe,
     /// Read end of the runner's stdout.
-    pub stdout: OwnedFd,
+    pub stdout: Pipe,
     /// Read end of the runner's stderr.
-    pub stderr: OwnedFd,
+    pub stderr: Pipe,
     /// Its process group, guarded against the host's death from the spawn on.
     pub containment: Arc<dyn Containment>,
 }
