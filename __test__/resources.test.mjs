@@ -54,7 +54,9 @@ describe('resource figures', () => {
   it('sampleResources() samples on request when periodic sampling is off', async () => {
     const m = makeManager({ resourceSampleMs: 0 })
     m.startSession('q', 'claude', script({ ignoreStdinEnd: true, steps: [started('q')] }))
-    await waitFor(() => m.getSession('q').pid > 0, 'spawned')
+    // Running means the runner has written, so it is past its exec (a process caught in the
+    // middle of exec has no resident memory yet).
+    await collect(m, 'q').untilStatus('running')
     expect(m.getSession('q').resources.sampledAt).toBe(0)
     const [a, b] = await Promise.all([m.sampleResources(), m.sampleResources()])
     expect(a.top[0]).toMatchObject({ id: 'q', processes: 1 })
