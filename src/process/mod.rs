@@ -51,8 +51,8 @@ pub use containment::{Containment, Target};
 pub use escalation::{Control, Escalation};
 pub use names::{exit_parts, signal_name};
 pub use platform::{
-    Pipe, PipeReader, PipeWriter, PtyIo, PtySpawned, Spawned, check_program, pipe_reader,
-    pipe_writer, resolve_program, thread_cpu_us,
+    Pipe, PipeReader, PipeWriter, PtyIo, PtySpawned, Spawned, check_program, foreground_program,
+    pipe_reader, pipe_writer, resolve_program, thread_cpu_us,
 };
 pub use run::{
     Drain, DrainOrder, ExitSignal, ProcessHandle, Supervised, Supervision, Watcher, run,
@@ -72,11 +72,6 @@ pub fn parse_signal(name: &str) -> Option<StopStep> {
 /// Whether child `pid` has exited (not reaped).
 pub fn has_exited(pid: i32) -> bool {
     platform::has_exited(pid)
-}
-
-/// The command name of process `pid`, if it exists (a terminal's foreground program).
-pub fn process_name(pid: i32) -> Option<String> {
-    os::process_name(pid)
 }
 
 /// The live members of terminal session `sid` (tests and the terminal's `info()`).

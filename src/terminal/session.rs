@@ -18,7 +18,7 @@ use crate::error::{ErrorCode, OpError};
 use crate::lifecycle::{ExitReason, LifecycleEvent, StopReason};
 use crate::process::{
     self, Control, Drain, DrainOrder, Escalation, ExitKind, ExitSignal, ProcessHandle, PtyIo,
-    PtySpawned, StepCause, StopStep, Supervision, Target, Watcher, process_name,
+    PtySpawned, StepCause, StopStep, Supervision, Target, Watcher,
 };
 use crate::resources::{LimitCrossing, Limits, Meter, Resources};
 use crate::util::lock;
@@ -387,8 +387,7 @@ impl Terminal {
         let foreground = if s.exit.is_none() {
             lock(&self.master)
                 .as_ref()
-                .and_then(|m| m.process_group_leader())
-                .and_then(process_name)
+                .and_then(|m| process::foreground_program(&**m))
         } else {
             None
         };

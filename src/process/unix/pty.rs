@@ -14,6 +14,12 @@ use crate::process::containment::Containment;
 use crate::process::os;
 use crate::process::spec::PtySpec;
 
+/// The name of the terminal's foreground program (its foreground process group's leader),
+/// if there is one.
+pub fn foreground_program(master: &(dyn MasterPty + Send)) -> Option<String> {
+    master.process_group_leader().and_then(os::process_name)
+}
+
 /// A program running on a PTY.
 pub struct PtySpawned {
     /// Process id: also its process group id and session id.
