@@ -351,7 +351,11 @@ impl Session {
     /// Applies a status event and queues the change for JS (under the state lock, so changes
     /// reach JS in the order they were made).
     fn emit(&self, shared: &dyn Registry, event: StatusEvent) {
-        let mut s = lock(&self.state);
+        self.emit_locked(&mut lock(&self.state), shared, event);
+    }
+
+    /// [`Session::emit`] with the state lock already held.
+    fn emit_locked(&self, s: &mut State, shared: &dyn Registry, event: StatusEvent) {
         if let Some((status, error)) = s.machine.apply(event) {
             s.done_since = (status == Status::Done).then(now_ms);
             if !self.removed.load(Ordering::SeqCst) {
@@ -366,21 +370,24 @@ impl Session {
     }
 
     /// Sends a follow-up query and marks the session running.
+    ///
+    /// The line is queued and `running` emitted under the state lock, which the stdout reader
+    /// also takes to emit: the new turn's `done` can never be emitted before its `running`,
+    /// however fast the runner answers (before, a runner that finished the turn while the JS
+    /// thread was between the two steps left the session reported `running` after `done`).
     pub fn write_prompt(&self, shared: &dyn Registry, line: Vec<u8>) -> Result<(), OpError> {
-        {
-            let s = lock(&self.state);
-            if s.exit.is_some() {
-                return Err(OpError::new(
-                    ErrorCode::InvalidState,
-                    format!("Session is {}", s.machine.status()),
-                ));
-            }
-            if s.stop_requested {
-                return Err(OpError::new(ErrorCode::InvalidState, "Session is stopping"));
-            }
+        let mut s = lock(&self.state);
+        if s.exit.is_some() {
+            return Err(OpError::new(
+                ErrorCode::InvalidState,
+                format!("Session is {}", s.machine.status()),
+            ));
+        }
+        if s.stop_requested {
+            return Err(OpError::new(ErrorCode::InvalidState, "Session is stopping"));
         }
         self.stdin.push(line, false)?;
-        self.emit(shared, StatusEvent::Prompted);
+        self.emit_locked(&mut s, shared, StatusEvent::Prompted);
         Ok(())
     }
 
