@@ -33,7 +33,7 @@ pub mod table;
 pub mod usage;
 
 #[cfg(unix)]
-pub mod unix;
+mod unix;
 #[cfg(unix)]
 use unix as platform;
 
@@ -69,19 +69,14 @@ pub fn parse_signal(name: &str) -> Option<StopStep> {
     platform::parse_signal(name)
 }
 
-/// Whether child `pid` has exited (not reaped).
-pub fn has_exited(pid: i32) -> bool {
-    platform::has_exited(pid)
-}
+/// Spawns on a PTY on the calling thread (tests of spawn failures).
+#[cfg(test)]
+pub use platform::spawn_pty;
 
-/// The live members of terminal session `sid` (tests and the terminal's `info()`).
+/// The live members of terminal session `sid` (tests).
+#[cfg(test)]
 pub fn session_members(sid: i32) -> Vec<i32> {
     platform::session_members(sid)
-}
-
-/// Pid of the orphan watchdog, if one runs (tests).
-pub fn watchdog_pid() -> Option<u32> {
-    platform::watchdog().pid()
 }
 
 /// Whether any process of group `pgid` is left (tests).

@@ -423,7 +423,7 @@ fn programs_and_folders_that_do_not_exist_fail_before_any_process() {
     let mut s = spec("exit 0");
     s.cwd = "/no/such/folder".into();
     assert_eq!(
-        process::unix::spawn_pty(&s).err().map(|e| e.kind()),
+        process::spawn_pty(&s).err().map(|e| e.kind()),
         Some(std::io::ErrorKind::NotFound)
     );
 }

@@ -15,15 +15,18 @@ mod spawn;
 mod watchdog;
 
 pub use clock::thread_cpu_us;
-pub use exit::{has_exited, notify_when_exited, reap, reap_pid, wait_exit_after, wait_exited};
-pub use group::ProcessGroup;
+pub use exit::{reap, reap_pid, wait_exit_after, wait_exited};
 pub use pipes::{Pipe, PipeReader, PipeWriter, pipe_reader, pipe_writer};
 pub use pty::{PtySpawned, foreground_program, resolve_program, spawn_pty};
 pub use pty_io::PtyIo;
-pub use session::{TerminalSession, session_members};
 pub use signal::{number_name, parse_signal, step_name};
 pub use spawn::{Spawned, check_program, spawn};
-pub use watchdog::{Watchdog, global as watchdog};
+pub use watchdog::global as watchdog;
+
+#[cfg(test)]
+pub use group::ProcessGroup;
+#[cfg(test)]
+pub use session::{TerminalSession, session_members};
 
 #[cfg(test)]
 pub(crate) mod tests;

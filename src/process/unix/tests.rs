@@ -5,7 +5,7 @@ use std::process::Command;
 
 use nix::unistd::Pid;
 
-use super::exit::{EXIT_POLL, is_watched};
+use super::exit::{EXIT_POLL, has_exited, is_watched, notify_when_exited};
 use super::*;
 use crate::process::spec::SpawnSpec;
 use crate::process::stop::{ExitKind, StopStep};

@@ -142,11 +142,6 @@ impl Watchdog {
         }
     }
 
-    /// Pid of the watchdog process, if one is running.
-    pub fn pid(&self) -> Option<u32> {
-        lock(&self.state).proc.as_ref().map(|r| r.child.id())
-    }
-
     fn send(&self, s: &mut State, line: &str) {
         if let Some(r) = &s.proc
             && send_line(&r.sock, line).is_ok()
