@@ -98,6 +98,8 @@ export interface ContractValues {
   lifecycleKinds: Array<string>
   /** Every limit name. */
   limitNames: Array<string>
+  /** Every `target` of a `signal` event. */
+  signalTargets: Array<string>
 }
 
 /** Why an `exited` happened (`exited.reason`): on its own, a [`StopReason`], or never ran. */
@@ -449,6 +451,16 @@ export declare const enum SidecarLoadErrorCode {
   NativeLoad = 'ERR_SIDECAR_NATIVE_LOAD',
   /** No addon is built for this platform. */
   UnsupportedPlatform = 'ERR_SIDECAR_UNSUPPORTED_PLATFORM',
+}
+
+/** What a lifecycle `signal` event's step reached (`target`). */
+export declare const enum SignalTarget {
+  /** The runner's (or build's) process group (Unix). */
+  Group = 'group',
+  /** The terminal's session (Unix). */
+  Session = 'session',
+  /** The child's Job Object: every process it started (Windows, every kind of child). */
+  Job = 'job',
 }
 
 /** Why a session or terminal is being ended (`stopping.reason`). */

@@ -105,7 +105,7 @@ export interface SessionInfo extends SessionState {
   pid: number
   /** Exit code once the runner exited normally, else null. */
   exitCode: number | null
-  /** Signal name (e.g. "SIGKILL") once the runner was killed by a signal, else null. */
+  /** Signal name (e.g. "SIGKILL") once the runner was killed by a signal, else null. Always null on Windows, which has no signals: a stopped runner's job was terminated and it exits with code 1. */
   signal: string | null
   uptimeMs: number
   /** Last stdout activity (ms since the epoch), or null. */
@@ -215,8 +215,10 @@ export type LifecycleEvent = LifecycleBase &
     | { kind: 'stopping'; reason: StopReason }
     | {
         kind: 'signal'
+        /** The step: a signal name on Unix (`SIGTERM`, `SIGKILL`, `SIGHUP`, …); on Windows always `terminate-job` (`TerminateJobObject`: every process of the job ended). */
         signal: string
-        target: 'group' | 'session'
+        /** What it reached: the process group (`group`) or terminal session (`session`) on Unix, the child's Job Object (`job`) on Windows. */
+        target: SignalTarget
         why: 'stop grace elapsed' | 'kill grace elapsed' | 'remove' | 'stop' | 'dispose' | 'limit' | 'host exit' | 'left over after the runner exited'
       }
     | { kind: 'exited'; exitCode: number | null; signal: string | null; reason: ExitReason }
@@ -315,6 +317,8 @@ export type SidecarLoadErrorCode = `${B.SidecarLoadErrorCode}`
 
 /** Names of `limits`. */
 export type LimitName = `${B.LimitName}`
+/** What a lifecycle `signal` event's step reached. */
+export type SignalTarget = `${B.SignalTarget}`
 
 /** Result of the session calls. */
 export interface SidecarResult {

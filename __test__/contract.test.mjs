@@ -35,6 +35,7 @@ describe('the contract', () => {
     expect(values(binding.ExitReason)).toEqual([...core.exitReasons].sort())
     expect(values(binding.LifecycleKind)).toEqual([...core.lifecycleKinds].sort())
     expect(values(binding.LimitName)).toEqual([...core.limitNames].sort())
+    expect(values(binding.SignalTarget)).toEqual([...core.signalTargets].sort())
   })
 
   it('index.js and terminal.js spell no error code; every code in any source is in the types', () => {
@@ -52,7 +53,7 @@ describe('the contract', () => {
 
   it('index.d.ts derives its unions from the binding', () => {
     const dts = read('index.d.ts')
-    for (const name of ['SidecarErrorCode', 'SidecarLoadErrorCode', 'SessionStatus', 'StopReason', 'ExitReason', 'LifecycleKind', 'LimitName']) {
+    for (const name of ['SidecarErrorCode', 'SidecarLoadErrorCode', 'SessionStatus', 'StopReason', 'ExitReason', 'LifecycleKind', 'LimitName', 'SignalTarget']) {
       expect(dts, name).toContain(`export type ${name} = \`\${B.${name}}\``)
     }
   })

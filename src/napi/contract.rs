@@ -16,6 +16,7 @@ use crate::error::ErrorCode;
 use crate::lifecycle::{
     ExitReason as CoreExitReason, LifecycleEvent, StopReason as CoreStopReason,
 };
+use crate::process::Target;
 use crate::resources::LIMIT_NAMES;
 
 /// Stable error codes: `result.code` of `{ ok: false }` and `err.code` of thrown errors.
@@ -218,6 +219,17 @@ pub enum LifecycleKind {
     Limit,
 }
 
+/// What a lifecycle `signal` event's step reached (`target`).
+#[napi(string_enum = "lowercase")]
+pub enum SignalTarget {
+    /// The runner's (or build's) process group (Unix).
+    Group,
+    /// The terminal's session (Unix).
+    Session,
+    /// The child's Job Object: every process it started (Windows, every kind of child).
+    Job,
+}
+
 /// The names of `limits`.
 #[napi(string_enum = "camelCase")]
 #[allow(
@@ -265,6 +277,8 @@ pub struct ContractValues {
     pub lifecycle_kinds: Vec<String>,
     /// Every limit name.
     pub limit_names: Vec<String>,
+    /// Every `target` of a `signal` event.
+    pub signal_targets: Vec<String>,
 }
 
 /// What the core writes (see [`ContractValues`]).
@@ -290,6 +304,7 @@ pub fn contract_values() -> ContractValues {
             .collect(),
         lifecycle_kinds: own(&LifecycleEvent::KINDS),
         limit_names: own(&LIMIT_NAMES),
+        signal_targets: Target::ALL.iter().map(|t| t.as_str().into()).collect(),
     }
 }
 
@@ -314,6 +329,7 @@ mod tests {
             &v.exit_reasons,
             &v.lifecycle_kinds,
             &v.limit_names,
+            &v.signal_targets,
         ] {
             let mut sorted = list.clone();
             sorted.sort();

@@ -2,8 +2,8 @@
 //! can be signalled, counted and swept as one, and dies with the host however the host ends.
 //!
 //! One implementation per mechanism (`unix/group.rs`: a process group, for runners and
-//! builds; `unix/session.rs`: a terminal's whole session); a platform brings its own (a
-//! Windows job object). The run loop ([`super::run`]) and the kinds of child speak only to
+//! builds; `unix/session.rs`: a terminal's whole session; `windows/job.rs`: a Job Object for
+//! every kind of child). The run loop ([`super::run`]) and the kinds of child speak only to
 //! this trait.
 
 use std::io;
@@ -18,14 +18,21 @@ pub enum Target {
     Group,
     /// A terminal's session: every process whose session id is the terminal program's.
     Session,
+    /// A Windows Job Object: every process the child ever started (runners, builds and
+    /// terminals alike).
+    Job,
 }
 
 impl Target {
+    /// Every target, on any platform.
+    pub const ALL: [Target; 3] = [Target::Group, Target::Session, Target::Job];
+
     /// The `target` field of a lifecycle `signal` event.
     pub fn as_str(self) -> &'static str {
         match self {
             Target::Group => "group",
             Target::Session => "session",
+            Target::Job => "job",
         }
     }
 }

@@ -7,7 +7,7 @@
 //! - [`spawner`]: spawns on long-lived threads (the parent-death signal follows the spawning
 //!   thread; `runnerNice` is the spawner thread's priority).
 //! - [`containment`]: the [`Containment`] of one tree (a process group, a terminal's session;
-//!   a Windows job object later), which also carries the host-death guarantee.
+//!   a Windows job object), which also carries the host-death guarantee.
 //! - [`stop`]: [`StopStep`]s (terminate, hang up, kill) and [`ExitKind`]s, in words every
 //!   platform maps to what it has; [`names`]: what they are called in events.
 //! - [`escalation`] (the rules) and [`supervisor`] (the timers) of stop → kill.
@@ -17,9 +17,9 @@
 //! - [`usage`]: one pass over the process table for the resource figures of every tree.
 //!
 //! Platform mechanisms live in folders chosen on the `mod` lines below and nowhere else:
-//! `unix/` (shared by Linux and macOS), `linux/` and `macos/` (as `os`). A new platform is a
-//! new folder here that provides the same functions (see `unix/mod.rs` and `linux/mod.rs`
-//! for the list).
+//! `unix/` (shared by Linux and macOS), `linux/` and `macos/` (as `os`), and `windows/`
+//! (both at once). A new platform is a new folder here that provides the same functions (see
+//! `unix/mod.rs` and `linux/mod.rs`, or `windows/mod.rs`, for the list).
 
 pub mod containment;
 pub mod escalation;
@@ -47,11 +47,19 @@ mod macos;
 #[cfg(target_os = "macos")]
 use macos as os;
 
+// Windows has one folder for both layers: what Unix shares and what each system adds.
+#[cfg(windows)]
+mod windows;
+#[cfg(windows)]
+use windows as platform;
+#[cfg(windows)]
+use windows as os;
+
 pub use containment::{Containment, Target};
 pub use escalation::{Control, Escalation};
 pub use names::{exit_parts, signal_name};
 pub use platform::{
-    Pipe, PipeReader, PipeWriter, PtyIo, PtySpawned, Spawned, check_program, foreground_program,
+    Pipe, PipeReader, PipeWriter, PtyIo, PtyMaster, PtySpawned, Spawned, check_program,
     pipe_reader, pipe_writer, resolve_program, thread_cpu_us,
 };
 pub use run::{
@@ -74,19 +82,19 @@ pub fn parse_signal(name: &str) -> Option<StopStep> {
 pub use platform::spawn_pty;
 
 /// The live members of terminal session `sid` (tests).
-#[cfg(test)]
+#[cfg(all(test, unix))]
 pub fn session_members(sid: i32) -> Vec<i32> {
     platform::session_members(sid)
 }
 
 /// Whether any process of group `pgid` is left (tests).
-#[cfg(test)]
+#[cfg(all(test, unix))]
 pub fn group_alive(pgid: i32) -> bool {
     platform::ProcessGroup::unguarded(pgid).alive()
 }
 
 /// Kills every process of terminal session `sid` (tests cleaning up after a failure).
-#[cfg(test)]
+#[cfg(all(test, unix))]
 pub fn kill_session(sid: i32) {
     let _ = platform::TerminalSession::unguarded(sid).stop(StopStep::Kill);
 }

@@ -8,7 +8,6 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use portable_pty::{MasterPty, PtySize};
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::time::Instant;
 
@@ -18,7 +17,7 @@ use crate::error::{ErrorCode, OpError};
 use crate::lifecycle::{ExitReason, LifecycleEvent, StopReason};
 use crate::process::{
     self, Control, Drain, DrainOrder, Escalation, ExitKind, ExitSignal, ProcessHandle, PtyIo,
-    PtySpawned, StepCause, StopStep, Supervision, Target, Watcher,
+    PtyMaster, PtySpawned, StepCause, StopStep, Supervision, Target, Watcher,
 };
 use crate::resources::{LimitCrossing, Limits, Meter, Resources};
 use crate::util::lock;
@@ -134,7 +133,7 @@ pub struct Terminal {
     started_at: u64,
     process: Arc<ProcessHandle>,
     state: Mutex<State>,
-    master: Mutex<Option<Box<dyn MasterPty + Send>>>,
+    master: Mutex<Option<PtyMaster>>,
     input: mpsc::UnboundedSender<Vec<u8>>,
     queued: Arc<AtomicUsize>,
     paused: watch::Sender<bool>,
@@ -267,13 +266,9 @@ impl Terminal {
         s.cols = cols;
         s.rows = rows;
         if let Some(m) = lock(&self.master).as_ref() {
-            m.resize(PtySize {
-                rows,
-                cols,
-                pixel_width: 0,
-                pixel_height: 0,
-            })
-            .map_err(|e| OpError::new(ErrorCode::InvalidState, format!("resize failed: {e}")))?;
+            m.resize(cols, rows).map_err(|e| {
+                OpError::new(ErrorCode::InvalidState, format!("resize failed: {e}"))
+            })?;
         }
         Ok(())
     }
@@ -387,7 +382,7 @@ impl Terminal {
         let foreground = if s.exit.is_none() {
             lock(&self.master)
                 .as_ref()
-                .and_then(|m| process::foreground_program(&**m))
+                .and_then(PtyMaster::foreground_program)
         } else {
             None
         };
@@ -431,7 +426,7 @@ impl Terminal {
                 );
             }
         };
-        let pty = PtyIo::open(&*master);
+        let pty = PtyIo::open(&master);
         let pty = match pty {
             Ok(p) => Arc::new(p),
             Err(e) => {

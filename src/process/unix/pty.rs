@@ -14,10 +14,33 @@ use crate::process::containment::Containment;
 use crate::process::os;
 use crate::process::spec::PtySpec;
 
-/// The name of the terminal's foreground program (its foreground process group's leader),
-/// if there is one.
-pub fn foreground_program(master: &(dyn MasterPty + Send)) -> Option<String> {
-    master.process_group_leader().and_then(os::process_name)
+/// The master side of a terminal: resize, the foreground program, and the descriptor
+/// [`super::PtyIo`] reads and writes.
+pub struct PtyMaster(Box<dyn MasterPty + Send>);
+
+impl PtyMaster {
+    /// Sets the terminal's size (the program gets `SIGWINCH`).
+    pub fn resize(&self, cols: u16, rows: u16) -> io::Result<()> {
+        self.0
+            .resize(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .map_err(|e| io::Error::other(e.to_string()))
+    }
+
+    /// The name of the terminal's foreground program (its foreground process group's
+    /// leader), if there is one.
+    pub fn foreground_program(&self) -> Option<String> {
+        self.0.process_group_leader().and_then(os::process_name)
+    }
+
+    /// The master descriptor.
+    pub(super) fn raw_fd(&self) -> Option<std::os::fd::RawFd> {
+        self.0.as_raw_fd()
+    }
 }
 
 /// A program running on a PTY.
@@ -25,7 +48,7 @@ pub struct PtySpawned {
     /// Process id: also its process group id and session id.
     pub pid: i32,
     /// The master side (resize, foreground group, and the descriptor to read and write).
-    pub master: Box<dyn MasterPty + Send>,
+    pub master: PtyMaster,
     /// Its session, guarded against the host's death from the spawn on.
     pub containment: Arc<dyn Containment>,
 }
@@ -112,7 +135,7 @@ pub fn spawn_pty(spec: &PtySpec) -> io::Result<PtySpawned> {
     drop(child);
     Ok(PtySpawned {
         pid,
-        master: pair.master,
+        master: PtyMaster(pair.master),
         containment: Arc::new(TerminalSession::guard(pid)),
     })
 }

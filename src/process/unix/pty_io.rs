@@ -4,7 +4,7 @@
 use std::io;
 use std::os::fd::{AsFd, OwnedFd, RawFd};
 
-use portable_pty::MasterPty;
+use super::pty::PtyMaster;
 use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
 
@@ -18,9 +18,9 @@ pub struct PtyIo {
 impl PtyIo {
     /// Opens `master` for async reading and writing; call inside the runtime that will poll
     /// it.
-    pub fn open(master: &(dyn MasterPty + Send)) -> io::Result<Self> {
+    pub fn open(master: &PtyMaster) -> io::Result<Self> {
         let raw = master
-            .as_raw_fd()
+            .raw_fd()
             .ok_or_else(|| io::Error::other("no PTY descriptor"))?;
         let fd = dup_nonblocking(raw)?;
         // SAFETY: `fd` is an `OwnedFd` moved into the `AsyncFd`, so it stays open and is the

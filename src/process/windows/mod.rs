@@ -1,0 +1,34 @@
+//! Windows mechanisms: every child created suspended, put into a Job Object of its own and
+//! resumed (containment, host-death cleanup by kill-on-close, resource figures), stdio on
+//! overlapped named pipes, terminals on ConPTY, exits through thread-pool waits. Every
+//! Windows-only line of the crate is in this folder.
+
+mod clock;
+mod cmdline;
+mod console;
+mod console_io;
+mod exit;
+mod job;
+mod pipes;
+mod priority;
+mod signal;
+mod spawn;
+mod usage;
+
+pub use clock::thread_cpu_us;
+pub use console::{PtyMaster, PtySpawned, resolve_program, spawn_pty};
+pub use console_io::PtyIo;
+pub use exit::{reap, reap_pid, wait_exit_after, wait_exited};
+pub use pipes::{Pipe, PipeReader, PipeWriter, pipe_reader, pipe_writer};
+pub use priority::lower_current_thread;
+pub use signal::{number_name, parse_signal, step_name};
+pub use spawn::{Spawned, check_program, spawn};
+pub use usage::each_process;
+
+#[cfg(test)]
+pub use job::job_alive;
+
+/// `s` as a NUL-terminated UTF-16 string.
+fn wide(s: &str) -> Vec<u16> {
+    s.encode_utf16().chain(std::iter::once(0)).collect()
+}
