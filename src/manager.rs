@@ -637,7 +637,8 @@ fn launch_for(
     }
 }
 
-#[cfg(test)]
+// The tests run sh scripts as runners; Windows has its own in process/windows/tests.rs.
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
     use crate::config::ManagerOptions;

@@ -63,7 +63,7 @@ pub fn scan(groups: &HashSet<i32>, sessions: &HashSet<i32>) -> Scan {
     out
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
 

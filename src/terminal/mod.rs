@@ -9,7 +9,9 @@ pub mod registry;
 pub mod ring;
 pub mod session;
 
-#[cfg(test)]
+// The tests run programs of a Unix system (sh, sleep, stty); Windows has its own in
+// process/windows/tests.rs.
+#[cfg(all(test, unix))]
 mod tests;
 
 pub use session::{

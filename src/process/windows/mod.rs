@@ -25,10 +25,10 @@ pub use signal::{number_name, parse_signal, step_name};
 pub use spawn::{Spawned, check_program, spawn};
 pub use usage::each_process;
 
-#[cfg(test)]
-pub use job::job_alive;
-
 /// `s` as a NUL-terminated UTF-16 string.
 fn wide(s: &str) -> Vec<u16> {
     s.encode_utf16().chain(std::iter::once(0)).collect()
 }
+
+#[cfg(test)]
+mod tests;
