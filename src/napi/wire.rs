@@ -176,23 +176,40 @@ fn create_external_latin1() -> Option<CreateExternalLatin1> {
         if std::env::var_os("SIDECAR_NO_EXTERNAL_STRINGS").is_some() {
             return None;
         }
-        // SAFETY: dlsym with a NUL-terminated name only looks the symbol up. The symbol, when
-        // present, is the Node-API function of that name, whose C signature is the one above
-        // (js_native_api.h); transmuting its address to that fn pointer type is therefore sound.
-        unsafe {
-            let sym = libc::dlsym(
-                libc::RTLD_DEFAULT,
-                c"node_api_create_external_string_latin1".as_ptr(),
-            );
-            if sym.is_null() {
-                None
-            } else {
-                Some(std::mem::transmute::<*mut c_void, CreateExternalLatin1>(
-                    sym,
-                ))
-            }
+        let sym = host_symbol(c"node_api_create_external_string_latin1");
+        if sym.is_null() {
+            return None;
         }
+        // SAFETY: `sym` is the address of the host's Node-API function of that name, whose C
+        // signature is the one above (js_native_api.h); the fn pointer type matches it.
+        Some(unsafe { std::mem::transmute::<*mut c_void, CreateExternalLatin1>(sym) })
     })
+}
+
+/// The address of the function `name` exported by the host process (`node`, `bun`), or null
+/// when the host has no such symbol.
+///
+/// Unix: a global `dlsym` lookup. Windows: node.exe and bun.exe export Node-API from the
+/// executable itself, so the symbol is looked up in the executable's module.
+fn host_symbol(name: &std::ffi::CStr) -> *mut c_void {
+    #[cfg(unix)]
+    // SAFETY: dlsym with RTLD_DEFAULT and a NUL-terminated name only looks the symbol up.
+    let sym = unsafe { libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr()) };
+    #[cfg(windows)]
+    let sym = {
+        use windows_sys::Win32::System::LibraryLoader::{GetModuleHandleW, GetProcAddress};
+        // SAFETY: a null module name asks for the executable's own module; the handle is not
+        // reference-counted and stays valid for the life of the process.
+        let exe = unsafe { GetModuleHandleW(std::ptr::null()) };
+        if exe.is_null() {
+            return std::ptr::null_mut();
+        }
+        // SAFETY: `exe` is a loaded module and `name` is NUL-terminated; the call only looks
+        // the export up.
+        let proc = unsafe { GetProcAddress(exe, name.as_ptr().cast()) };
+        proc.map_or(std::ptr::null_mut(), |f| f as *mut c_void)
+    };
+    sym
 }
 
 /// Frees the bytes behind an external string once the engine is done with it.
