@@ -374,4 +374,9 @@ mod tests {
         assert_eq!(codes.len(), Tag::ALL.len(), "{tags:?}");
         assert_eq!(tags.get("messages"), Some(&0));
     }
+
+    #[test]
+    fn host_symbol_is_null_for_a_name_the_host_does_not_export() {
+        assert!(host_symbol(c"sidecar_native_no_such_symbol").is_null());
+    }
 }
