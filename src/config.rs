@@ -5,7 +5,8 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::resolve::{self, RunnerRoots};
+use crate::env::KeyCase;
+use crate::resolve::{self, ProgramSearch, RunnerRoots};
 use crate::resources::Limits;
 
 /// Stop grace before SIGTERM (the TypeScript manager's 3 s).
@@ -97,9 +98,11 @@ pub struct ManagerConfig {
 }
 
 impl ManagerConfig {
-    /// Resolves `opts` against the host environment `env`.
+    /// Resolves `opts` against the host environment `env` (names compared ignoring case on
+    /// Windows, so `Path` is `PATH`).
     pub fn resolve(opts: ManagerOptions, env: &HashMap<String, String>) -> Result<Self, String> {
-        let path_var = env.get("PATH").map(String::as_str);
+        let keys = KeyCase::HOST;
+        let search = ProgramSearch::host(keys.get(env, "PATH"), keys.get(env, "PATHEXT"));
         let runner_roots = match opts.runner_root {
             Some(roots) if !roots.is_empty() => {
                 RunnerRoots::Search(roots.into_iter().map(PathBuf::from).collect())
@@ -115,7 +118,7 @@ impl ManagerConfig {
         };
         let claude_path = match opts.claude_path {
             Some(p) => Some(PathBuf::from(p)).filter(|p| p.exists()),
-            None => resolve::find_claude_cli(env.get("HOME").map(std::path::Path::new), path_var),
+            None => resolve::find_claude_cli(env.get("HOME").map(std::path::Path::new), &search),
         };
         let max_line_bytes = opts.max_line_bytes.unwrap_or(DEFAULT_MAX_LINE_BYTES);
         let max_pending_bytes = opts.max_pending_bytes.unwrap_or(DEFAULT_MAX_PENDING_BYTES);
@@ -164,7 +167,7 @@ impl ManagerConfig {
         };
         Ok(Self {
             runner_roots,
-            runtime: resolve::resolve_runtime(opts.runtime.as_deref(), path_var),
+            runtime: resolve::resolve_runtime(opts.runtime.as_deref(), &search),
             claude_path,
             stop_grace: Duration::from_millis(opts.stop_grace_ms.unwrap_or(DEFAULT_STOP_GRACE_MS)),
             kill_grace: Duration::from_millis(opts.kill_grace_ms.unwrap_or(DEFAULT_KILL_GRACE_MS)),
