@@ -108,7 +108,7 @@ impl ManagerConfig {
                 RunnerRoots::Search(roots.into_iter().map(PathBuf::from).collect())
             }
             Some(_) => return Err("runnerRoot must not be empty".into()),
-            None => match env.get("AGOR_ROOT").filter(|r| !r.is_empty()) {
+            None => match keys.get(env, "AGOR_ROOT").filter(|r| !r.is_empty()) {
                 Some(root) => RunnerRoots::Fixed(PathBuf::from(root)),
                 None => RunnerRoots::Search(resolve::default_search_roots(
                     opts.anchor_dir.as_deref().map(std::path::Path::new),
@@ -118,7 +118,10 @@ impl ManagerConfig {
         };
         let claude_path = match opts.claude_path {
             Some(p) => Some(PathBuf::from(p)).filter(|p| p.exists()),
-            None => resolve::find_claude_cli(env.get("HOME").map(std::path::Path::new), &search),
+            None => resolve::find_claude_cli(
+                home_dir(env, search.is_windows()).map(std::path::Path::new),
+                &search,
+            ),
         };
         let max_line_bytes = opts.max_line_bytes.unwrap_or(DEFAULT_MAX_LINE_BYTES);
         let max_pending_bytes = opts.max_pending_bytes.unwrap_or(DEFAULT_MAX_PENDING_BYTES);
@@ -193,6 +196,18 @@ impl ManagerConfig {
     }
 }
 
+/// The user's home folder in `env`: `HOME`; on Windows (names ignoring case) `USERPROFILE`,
+/// what Node's `os.homedir()` and the Claude CLI use, else a non-empty `HOME`.
+fn home_dir(env: &HashMap<String, String>, windows: bool) -> Option<&str> {
+    if windows {
+        ["USERPROFILE", "HOME"]
+            .into_iter()
+            .find_map(|k| KeyCase::Insensitive.get(env, k).filter(|h| !h.is_empty()))
+    } else {
+        KeyCase::Sensitive.get(env, "HOME")
+    }
+}
+
 /// Limits are checked when processes are sampled: without sampling they could never fire.
 fn check_limits_sampled(limits: &Limits, every: Duration) -> Result<(), String> {
     if limits.any() && every.is_zero() {
@@ -248,6 +263,13 @@ mod tests {
         let e = env(&[("AGOR_ROOT", "/agor")]);
         let c = ManagerConfig::resolve(ManagerOptions::default(), &e).expect("cfg");
         assert_eq!(c.runner_roots, RunnerRoots::Fixed("/agor".into()));
+        // Windows names ignore case (`Agor_Root`); Unix ones do not.
+        let c = ManagerConfig::resolve(ManagerOptions::default(), &env(&[("Agor_Root", "/a")]))
+            .expect("cfg");
+        assert_eq!(
+            c.runner_roots == RunnerRoots::Fixed("/a".into()),
+            cfg!(windows)
+        );
         let c = ManagerConfig::resolve(
             ManagerOptions {
                 runner_root: Some(vec!["/a".into(), "/b".into()]),
@@ -320,5 +342,15 @@ mod tests {
         )
         .expect("cfg");
         assert_eq!(c.claude_path, None);
+    }
+
+    #[test]
+    fn home_is_userprofile_on_windows_and_home_elsewhere() {
+        let e = env(&[("HOME", "/home/u"), ("UserProfile", "C:\\Users\\u")]);
+        assert_eq!(home_dir(&e, true), Some("C:\\Users\\u"));
+        assert_eq!(home_dir(&e, false), Some("/home/u"));
+        let e = env(&[("HOME", "C:\\msys\\u"), ("USERPROFILE", "")]);
+        assert_eq!(home_dir(&e, true), Some("C:\\msys\\u"));
+        assert_eq!(home_dir(&env(&[]), true), None);
     }
 }
