@@ -173,7 +173,13 @@ mod tests {
         }]);
         assert_eq!(
             got,
-            vec![(Status::Error, Some("Terminated by signal SIGKILL".into()))]
+            vec![(
+                Status::Error,
+                Some(format!(
+                    "Terminated by signal {}",
+                    crate::process::signal_name(9)
+                ))
+            )]
         );
     }
 

@@ -53,11 +53,21 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg(unix)]
     fn unknown_signal_numbers_are_named_by_number() {
         assert_eq!(signal_name(15), "SIGTERM");
         assert_eq!(signal_name(200), "signal 200");
         assert_eq!(ExitKind::Signal(9).parts(), (None, Some("SIGKILL".into())));
         assert_eq!(exit_parts(Some(ExitKind::Code(3))), (Some(3), None));
         assert_eq!(StopStep::Terminate.name(), "SIGTERM");
+    }
+
+    #[test]
+    #[cfg(windows)]
+    fn windows_names_every_step_by_the_job_termination() {
+        assert_eq!(signal_name(15), "signal 15");
+        assert_eq!(exit_parts(Some(ExitKind::Code(3))), (Some(3), None));
+        assert_eq!(StopStep::Terminate.name(), "terminate-job");
+        assert_eq!(StopStep::Kill.to_string(), "terminate-job");
     }
 }

@@ -14,7 +14,8 @@ use windows_sys::Win32::System::Diagnostics::ToolHelp::{
     CreateToolhelp32Snapshot, TH32CS_SNAPTHREAD, THREADENTRY32, Thread32First, Thread32Next,
 };
 use windows_sys::Win32::System::Threading::{
-    CREATE_NO_WINDOW, CREATE_SUSPENDED, OpenThread, ResumeThread, THREAD_SUSPEND_RESUME,
+    CREATE_NO_WINDOW, CREATE_SUSPENDED, OpenThread, ResumeThread, SetPriorityClass,
+    THREAD_SUSPEND_RESUME,
 };
 
 use super::job::{self, Job};
@@ -73,7 +74,9 @@ pub fn spawn(spec: &SpawnSpec) -> io::Result<Spawned> {
     // sees end-of-file once every process that inherited them is gone.
     drop(cmd);
     let pid = child.id();
-    let started = job::assign(&job, child.as_raw_handle()).and_then(|()| resume(pid));
+    let started = job::assign(&job, child.as_raw_handle())
+        .and_then(|()| set_priority(&child, class))
+        .and_then(|()| resume(pid));
     if let Err(e) = started {
         let _ = child.kill();
         let _ = child.wait();
@@ -88,6 +91,21 @@ pub fn spawn(spec: &SpawnSpec) -> io::Result<Spawned> {
         stderr,
         containment: Arc::new(Job::guard(pid, job, Target::Job)),
     })
+}
+
+/// Sets the runner's priority class itself too: the job's limit is what holds its
+/// descendants there, but not every implementation applies a job limit to the process
+/// already in it (Wine does not).
+fn set_priority(child: &std::process::Child, class: Option<u32>) -> io::Result<()> {
+    let Some(class) = class else {
+        return Ok(());
+    };
+    // SAFETY: the child's handle is valid while `child` lives and has PROCESS_SET_INFORMATION
+    // (CreateProcess handles have every right).
+    if unsafe { SetPriorityClass(child.as_raw_handle(), class) } == 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 /// Resumes the one thread of suspended process `pid` (found through a thread snapshot:
