@@ -378,7 +378,7 @@ fn program(spec: &BuildSpec) -> Result<String, String> {
         ));
     }
     let program = match &spec.cwd {
-        Some(cwd) if program.contains('/') && Path::new(program).is_relative() => {
+        Some(cwd) if has_separator(program) && Path::new(program).is_relative() => {
             cwd.join(program).to_string_lossy().into_owned()
         }
         _ => program.clone(),
@@ -387,10 +387,10 @@ fn program(spec: &BuildSpec) -> Result<String, String> {
         .env
         .iter()
         .rev()
-        .find(|(k, _)| k == "PATH")
+        .find(|(k, _)| crate::env::KeyCase::HOST.same(k, "PATH"))
         .map(|(_, v)| v.as_str());
     process::resolve_program(&program, path).map_err(|e| {
-        if !program.contains('/') && e.kind() == io::ErrorKind::NotFound {
+        if !has_separator(&program) && e.kind() == io::ErrorKind::NotFound {
             format!("`{program}` not found in the build's PATH")
         } else {
             format!("cannot run `{program}`: {e}")
@@ -427,4 +427,9 @@ async fn pump(pipe: process::Pipe, stream: Stream, tail: &Mutex<OutputTail>) {
             }
         }
     }
+}
+
+/// Whether `program` names a path rather than a name to look up (`/`, and `\` on Windows).
+fn has_separator(program: &str) -> bool {
+    program.chars().any(std::path::is_separator)
 }

@@ -71,6 +71,13 @@ pub use stop::{ExitKind, StopStep};
 pub use supervisor::StepCause;
 pub use usage::{Scan, Usage, scan};
 
+/// The program a terminal runs when none is named, given a lookup of the terminal's
+/// environment: the user's shell (`$SHELL`, else `/bin/sh`; on Windows `%COMSPEC%`, else
+/// `cmd.exe`).
+pub fn default_program(var: &dyn Fn(&str) -> Option<String>) -> String {
+    platform::default_program(var)
+}
+
 /// The step for a signal name (`"SIGINT"`) where the platform has signals; `None` for a name
 /// it does not know.
 pub fn parse_signal(name: &str) -> Option<StopStep> {

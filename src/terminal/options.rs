@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::session::TerminalConfig;
 use crate::config::ManagerConfig;
 use crate::error::{ErrorCode, OpError};
-use crate::process::{PtySpec, resolve_program};
+use crate::process::{self, PtySpec, resolve_program};
 
 /// Default size.
 pub const DEFAULT_COLS: u16 = 80;
@@ -24,7 +24,8 @@ pub const DEFAULT_IDLE_MS: u64 = 1000;
 /// What the app asked for (types already checked by the JS wrapper).
 #[derive(Debug, Clone, Default)]
 pub struct TerminalRequest {
-    /// Program; `$SHELL` of the resulting environment, else `/bin/sh`.
+    /// Program; by default the user's shell ([`process::default_program`]: `$SHELL`, else
+    /// `/bin/sh`; `%COMSPEC%`, else `cmd.exe`, on Windows).
     pub command: Option<String>,
     /// Arguments.
     pub args: Vec<String>,
@@ -79,7 +80,10 @@ pub fn resolve(
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     env.sort_keys();
+    let keys = crate::env::KeyCase::HOST;
     for (k, v) in &req.env {
+        // One spelling per variable where names ignore case (Windows: `Path` is `PATH`).
+        env.retain(|have, _| have == k || !keys.same(have, k));
         match v {
             Some(v) => {
                 env.insert(k.clone(), v.clone());
@@ -90,8 +94,7 @@ pub fn resolve(
         }
     }
     // The size is the PTY's (and follows resize); stale values would override it.
-    env.shift_remove("COLUMNS");
-    env.shift_remove("LINES");
+    env.retain(|k, _| !keys.same(k, "COLUMNS") && !keys.same(k, "LINES"));
     env.insert(
         "TERM".to_owned(),
         req.term.clone().unwrap_or_else(|| DEFAULT_TERM.to_owned()),
@@ -103,12 +106,16 @@ pub fn resolve(
             format!("Working directory not found: {}", req.cwd),
         ));
     }
+    let var = |name: &str| {
+        env.iter()
+            .find(|(k, _)| keys.same(k, name))
+            .map(|(_, v)| v.clone())
+    };
     let program = req
         .command
         .clone()
-        .or_else(|| env.get("SHELL").filter(|s| !s.is_empty()).cloned())
-        .unwrap_or_else(|| "/bin/sh".to_owned());
-    let resolved = resolve_program(&program, env.get("PATH").map(String::as_str))
+        .unwrap_or_else(|| process::default_program(&var));
+    let resolved = resolve_program(&program, var("PATH").as_deref())
         .map_err(|e| OpError::new(ErrorCode::SpawnFailed, format!("Cannot run {program}: {e}")))?;
     let spec = PtySpec {
         program: resolved,

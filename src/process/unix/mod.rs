@@ -17,7 +17,7 @@ mod watchdog;
 pub use clock::thread_cpu_us;
 pub use exit::{reap, reap_pid, wait_exit_after, wait_exited};
 pub use pipes::{Pipe, PipeReader, PipeWriter, pipe_reader, pipe_writer};
-pub use pty::{PtyMaster, PtySpawned, resolve_program, spawn_pty};
+pub use pty::{PtyMaster, PtySpawned, default_program, resolve_program, spawn_pty};
 pub use pty_io::PtyIo;
 pub use signal::{number_name, parse_signal, step_name};
 pub use spawn::{Spawned, check_program, spawn};

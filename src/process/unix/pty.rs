@@ -61,6 +61,13 @@ impl std::fmt::Debug for PtySpawned {
     }
 }
 
+/// `$SHELL` when set and not empty, else `/bin/sh`.
+pub fn default_program(var: &dyn Fn(&str) -> Option<String>) -> String {
+    var("SHELL")
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "/bin/sh".to_owned())
+}
+
 /// The program's path: `program` itself when it has a `/`, else the first executable of that
 /// name in `path` (a `PATH` value). A program that cannot run is an error here, before any
 /// process exists, never an exit code with a message printed in the terminal.

@@ -152,6 +152,13 @@ fn size(cols: u16, rows: u16) -> COORD {
     }
 }
 
+/// `%COMSPEC%` when set and not empty, else `cmd.exe`.
+pub fn default_program(var: &dyn Fn(&str) -> Option<String>) -> String {
+    var("COMSPEC")
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "cmd.exe".to_owned())
+}
+
 /// The program's path: `program` itself when it names a path, else the first file of that
 /// name in `path` (a `PATH` value) with one of the `PATHEXT` extensions. A program that
 /// cannot run is an error here, before any process exists.

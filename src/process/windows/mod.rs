@@ -16,7 +16,7 @@ mod spawn;
 mod usage;
 
 pub use clock::thread_cpu_us;
-pub use console::{PtyMaster, PtySpawned, resolve_program, spawn_pty};
+pub use console::{PtyMaster, PtySpawned, default_program, resolve_program, spawn_pty};
 pub use console_io::PtyIo;
 pub use exit::{reap, reap_pid, wait_exit_after, wait_exited};
 pub use pipes::{Pipe, PipeReader, PipeWriter, pipe_reader, pipe_writer};
