@@ -5,10 +5,11 @@
 #   - apt-get installs wine, wine64, mingw-w64 if missing (needs root)
 #   - a 64-bit Wine prefix in .ci-wine/prefix that reports Windows 10 (headless)
 #   - bcryptprimitives.dll (ProcessPrng shim, Wine 8 lacks it) in the prefix's system32
-#   - .ci-wine/bin/conpty-launcher.exe (Wine 8 ConPTY std-handle workaround)
+#   - .ci-wine/bin/conpty-launcher.exe (Wine 8 ConPTY std-handle workaround) and
+#     conpty-check.exe (checks it)
 #   - .ci-wine/libnode/libnode.dll (empty; napi-build's LIBNODE_PATH for windows-gnu)
 #   - Windows Node 22 in .ci-wine/node, Windows Bun 1.4.5 in .ci-wine/bun (npm)
-#   - checks that node.exe and bun.exe run, then stops the prefix's wineserver
+#   - checks that node.exe, bun.exe and the launcher work, then stops the prefix's wineserver
 # Then: source scripts/wine/env.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -104,6 +105,7 @@ else
 fi
 
 build "$WIN_CONPTY_LAUNCHER" "$here/conpty-launcher.c" -- -municode
+build "$CI_WINE_DIR/bin/conpty-check.exe" "$here/conpty-check.c" -- -municode
 build "$LIBNODE_PATH/libnode.dll" "$here/libnode.c" -- -shared
 
 # --- Windows node.exe and bun.exe ----------------------------------------------------------
@@ -138,9 +140,13 @@ say "node.exe $node_v"
 bun_v=$(wine_version "$WIN_BUN") || die "$WIN_BUN does not run under Wine (bcryptprimitives shim?)"
 [ "$bun_v" = "$BUN_VERSION" ] || die "$WIN_BUN is $bun_v, expected $BUN_VERSION"
 say "bun.exe $bun_v"
-# The launcher with no arguments prints its usage and exits 120.
-rc=0; wine "$WIN_CONPTY_LAUNCHER" >"$logs/launcher.out" 2>&1 </dev/null || rc=$?
-[ "$rc" = 120 ] || die "conpty-launcher.exe without arguments exited $rc, expected 120"
-say "conpty-launcher.exe runs"
+# The launcher in a pseudo console: its child's output comes through the pseudo console and
+# its exit code comes back (conpty-check.exe shows only pseudo console output).
+rc=0
+wine "$CI_WINE_DIR/bin/conpty-check.exe" "$(winepath -w "$WIN_CONPTY_LAUNCHER" 2>/dev/null)" \
+  cmd /c 'echo conpty-launcher-ok & exit 7' >"$logs/conpty-check.out" 2>"$logs/conpty-check.err" </dev/null || rc=$?
+[ "$rc" = 7 ] && grep -q conpty-launcher-ok "$logs/conpty-check.out" \
+  || die "conpty-launcher.exe in a pseudo console: exit $rc (expected 7), output: $(tr -d '\r' <"$logs/conpty-check.out")"
+say "conpty-launcher.exe works in a pseudo console"
 
 say "done: source $here/env.sh"
