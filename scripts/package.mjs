@@ -8,7 +8,7 @@
 // Nothing is published. Packing uses the napi-rs CLI's own steps in a staging copy, so the
 // repository's package.json and npm/ stay as committed: `napi create-npm-dirs`, `napi
 // artifacts`, `napi pre-publish --skip-optional-publish` (writes optionalDependencies), then
-// `npm pack`. Built addons are kept in dist/.artifacts/<version>-<source hash>/ so targets can
+// `npm pack` (platform manifests as fixed by fixNpmDirs in scripts/platforms.mjs). Built addons are kept in dist/.artifacts/<version>-<source hash>/ so targets can
 // be built one run at a time (a change to the Rust sources or the build configuration starts a
 // new folder, so an older build is never packed with a newer one); --clean starts from nothing.
 
@@ -17,7 +17,7 @@ import { createHash } from 'node:crypto'
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { TARGETS } from './platforms.mjs'
+import { fixNpmDirs, TARGETS } from './platforms.mjs'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const dist = join(root, 'dist')
@@ -67,6 +67,10 @@ function hostTriple() {
 function checkToolchain(triple) {
   const installed = output('rustup', ['target', 'list', '--installed'])
   if (installed !== null && !installed.split('\n').includes(triple)) fail(`Rust target ${triple} is missing: rustup target add ${triple}`)
+  if (TARGETS[triple].mingw) {
+    if (output(TARGETS[triple].mingw, ['--version']) === null) fail(`${TARGETS[triple].mingw} is missing: apt-get install mingw-w64`)
+    return
+  }
   if (output('cargo', ['zigbuild', '--help']) === null) fail('cargo-zigbuild is missing: pip install ziglang cargo-zigbuild')
   if (output('zig', ['version']) === null && output('python3', ['-m', 'ziglang', 'version']) === null) {
     fail('zig is missing: pip install ziglang')
@@ -102,12 +106,39 @@ if (clean) rmSync(dist, { recursive: true, force: true })
 const artifacts = join(dist, '.artifacts', `${pkg.version}-${sourceHash()}`)
 mkdirSync(artifacts, { recursive: true })
 
+/**
+ * napi-build (build.rs) stops on windows-gnu unless `LIBNODE_PATH` names a folder holding a
+ * `libnode.dll` to link against. Nothing is taken from it (napi_* come from the host process at
+ * load time, `dyn-symbols`) and the link drops it (the built DLL does not import it; the
+ * package check verifies), so an empty DLL built by the target's own mingw gcc does. Made here
+ * rather than committed as a binary; returns its folder.
+ */
+function libnodeShim(gcc) {
+  const dir = join(root, 'target', 'libnode-shim', gcc)
+  if (!existsSync(join(dir, 'libnode.dll'))) {
+    mkdirSync(dir, { recursive: true })
+    writeFileSync(join(dir, 'empty.c'), '/* An empty libnode.dll for napi-build: see scripts/package.mjs. */\nvoid sidecar_libnode_shim(void) {}\n')
+    run(gcc, ['-shared', '-o', join(dir, 'libnode.dll'), join(dir, 'empty.c')])
+  }
+  return dir
+}
+
+/** The `napi build` arguments and environment for a target (see scripts/platforms.mjs). */
+function buildCommand(t) {
+  const common = ['build', '--platform', '--release', '--no-js', '--dts', 'unused.d.ts', '--output-dir', artifacts]
+  const recipe = TARGETS[t]
+  if (recipe.mingw) {
+    const linkerVar = `CARGO_TARGET_${t.toUpperCase().replace(/-/g, '_')}_LINKER`
+    return { args: [...common, '--target', t], env: { ...process.env, LIBNODE_PATH: libnodeShim(recipe.mingw), [linkerVar]: recipe.mingw } }
+  }
+  return { args: [...common, '-x', '--target', recipe.zigTarget], env: process.env }
+}
+
 for (const t of targets) {
   checkToolchain(t)
   const started = Date.now()
-  run(napi, ['build', '--platform', '--release', '-x', '--target', TARGETS[t].zigTarget, '--no-js', '--dts', 'unused.d.ts', '--output-dir', artifacts], {
-    cwd: root,
-  })
+  const { args, env } = buildCommand(t)
+  run(napi, args, { cwd: root, env })
   rmSync(join(artifacts, 'unused.d.ts'), { force: true })
   console.log(`built ${TARGETS[t].platform} in ${((Date.now() - started) / 1000).toFixed(0)} s`)
 }
@@ -128,6 +159,7 @@ delete staged.scripts
 writeFileSync(join(stage, 'package.json'), `${JSON.stringify(staged, null, 2)}\n`)
 
 run(napi, ['create-npm-dirs'], { cwd: stage })
+fixNpmDirs(join(stage, 'npm'))
 run(napi, ['artifacts', '--output-dir', artifacts, '--npm-dir', 'npm'], { cwd: stage })
 run(napi, ['pre-publish', '-t', 'npm', '--skip-optional-publish', '--npm-dir', 'npm'], { cwd: stage })
 
