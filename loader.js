@@ -19,7 +19,7 @@ const PACKAGE = '@agor/sidecar-native'
  * The platforms this package ships, as napi-rs names them (`<platform>-<arch>[-<abi>]`).
  * Must be exactly the targets of `napi.targets` in package.json (a test checks it).
  */
-const PLATFORMS = ['linux-x64-gnu', 'linux-arm64-gnu', 'linux-x64-musl', 'darwin-arm64', 'darwin-x64']
+const PLATFORMS = ['linux-x64-gnu', 'linux-arm64-gnu', 'linux-x64-musl', 'darwin-arm64', 'darwin-x64', 'win32-x64-gnu']
 
 // Each `require` of an addon is a literal directly inside a `try` block: bundlers (Bun,
 // esbuild) then bundle the ones that resolve and leave the others to fail at run time.
@@ -38,6 +38,8 @@ function requireLocal(name) {
         return { binding: require('./sidecar-native.darwin-arm64.node') }
       case 'darwin-x64':
         return { binding: require('./sidecar-native.darwin-x64.node') }
+      case 'win32-x64-gnu':
+        return { binding: require('./sidecar-native.win32-x64-gnu.node') }
     }
   } catch (error) {
     return { error }
@@ -59,6 +61,8 @@ function requirePackage(name) {
         return { binding: require('@agor/sidecar-native-darwin-arm64'), version: packageVersion(name) }
       case 'darwin-x64':
         return { binding: require('@agor/sidecar-native-darwin-x64'), version: packageVersion(name) }
+      case 'win32-x64-gnu':
+        return { binding: require('@agor/sidecar-native-win32-x64-gnu'), version: packageVersion(name) }
     }
   } catch (error) {
     return { error }
@@ -80,6 +84,8 @@ function packageVersion(name) {
         return require('@agor/sidecar-native-darwin-arm64/package.json').version
       case 'darwin-x64':
         return require('@agor/sidecar-native-darwin-x64/package.json').version
+      case 'win32-x64-gnu':
+        return require('@agor/sidecar-native-win32-x64-gnu/package.json').version
     }
   } catch {
     // The addon itself loaded; only the version check is skipped.
@@ -155,11 +161,17 @@ function readLdd() {
   }
 }
 
-/** This machine's platform name as napi-rs spells it, e.g. `linux-x64-gnu`. */
+/**
+ * The platform package for this machine as napi-rs names it, e.g. `linux-x64-gnu`. On Windows
+ * the suffix is the build's, not the machine's: the Windows addon is a mingw (`gnu`) DLL, and
+ * it loads in the MSVC-built node.exe and bun.exe alike (napi is resolved from the host at
+ * load time), so every Windows engine takes `win32-<arch>-gnu`.
+ */
 function platformName(src = {}) {
   const platform = src.platform ?? process.platform
   const arch = src.arch ?? process.arch
   if (platform === 'linux') return `linux-${arch}-${detectLibc(src) === 'musl' ? 'musl' : 'gnu'}`
+  if (platform === 'win32') return `win32-${arch}-gnu`
   return `${platform}-${arch}`
 }
 

@@ -86,6 +86,22 @@ describe('libc detection (loader.js)', () => {
     expect(loader.detectLibc({ platform: 'darwin' })).toBeNull()
     expect(loader.platformName({ platform: 'darwin', arch: 'arm64' })).toBe('darwin-arm64')
   })
+
+  it('Windows x64: the mingw (gnu) package, whatever a libc source would say', () => {
+    // Node and Bun on Windows are MSVC builds; the gnu suffix names how the addon is built.
+    const glibcSources = { maps: () => GLIBC_MAPS, report: () => ({ header: { glibcVersionRuntime: '2.36' } }), ldd: () => 'GNU C Library' }
+    expect(loader.detectLibc({ platform: 'win32', ...glibcSources })).toBeNull()
+    expect(loader.platformName({ platform: 'win32', arch: 'x64', maps: () => MUSL_MAPS })).toBe('win32-x64-gnu')
+    const asked = []
+    const got = loader.load({
+      platform: 'win32',
+      arch: 'x64',
+      requireLocal: (n) => (asked.push(`local ${n}`), { error: Object.assign(new Error('x'), { code: 'MODULE_NOT_FOUND' }) }),
+      requirePackage: (n) => (asked.push(`package ${n}`), { binding: { NativeManager: class {} }, version: pkg.version }),
+    })
+    expect(asked).toEqual(['local win32-x64-gnu', 'package win32-x64-gnu'])
+    expect(typeof got.NativeManager).toBe('function')
+  })
 })
 
 describe('loading (loader.js)', () => {
@@ -160,6 +176,48 @@ describe('loading (loader.js)', () => {
     expect(err.cause.errors).toEqual([local, remote])
   })
 
+  it('Windows x64 without the win32 package is told exactly what to install', () => {
+    let err
+    try {
+      loader.load({ platform: 'win32', arch: 'x64', requireLocal: noLocal, requirePackage: () => ({ error: notFound('@agor/sidecar-native-win32-x64-gnu') }) })
+    } catch (e) {
+      err = e
+    }
+    expect(err?.code).toBe('ERR_SIDECAR_NATIVE_NOT_FOUND')
+    expect(err.message).toContain('(win32-x64-gnu)')
+    expect(err.message).toContain(`npm install @agor/sidecar-native-win32-x64-gnu@${version}`)
+    expect(err.cause.code).toBe('MODULE_NOT_FOUND')
+  })
+
+  it('Windows: a DLL that is there but does not load is a load error, not a missing package', () => {
+    // What Windows Node says when LoadLibrary fails (e.g. an imported DLL is absent): "module"
+    // here is a DLL, and the package is installed.
+    const dlopen = Object.assign(new Error('The specified module could not be found.\r\n\\\\?\\C:\\app\\node_modules\\@agor\\sidecar-native-win32-x64-gnu\\sidecar-native.win32-x64-gnu.node'), { code: 'ERR_DLOPEN_FAILED' })
+    let err
+    try {
+      loader.load({ platform: 'win32', arch: 'x64', requireLocal: noLocal, requirePackage: () => ({ error: dlopen }) })
+    } catch (e) {
+      err = e
+    }
+    expect(err?.code).toBe('ERR_SIDECAR_NATIVE_LOAD')
+    expect(err.message).toContain('win32-x64-gnu could not be loaded: The specified module could not be found.')
+    expect(err.cause).toBe(dlopen)
+  })
+
+  it('Windows x64 with a win32 package of another version is refused', () => {
+    expect(() => loader.load({ platform: 'win32', arch: 'x64', requireLocal: noLocal, requirePackage: () => ({ binding, version: '0.0.1' }) })).toThrow(
+      expect.objectContaining({ code: 'ERR_SIDECAR_NATIVE_VERSION', message: expect.stringContaining(`needs @agor/sidecar-native-win32-x64-gnu@${version}, but 0.0.1 is installed`) }),
+    )
+  })
+
+  it('Windows on arm64 has no build: unsupported, naming the Windows build that exists', () => {
+    const asked = []
+    expect(() => loader.load({ platform: 'win32', arch: 'arm64', requireLocal: (n) => (asked.push(n), { binding }), requirePackage: (n) => (asked.push(n), { binding, version }) })).toThrow(
+      expect.objectContaining({ code: 'ERR_SIDECAR_UNSUPPORTED_PLATFORM', message: expect.stringMatching(/no native build for win32-arm64-gnu \(built: .*win32-x64-gnu/) }),
+    )
+    expect(asked).toEqual([])
+  })
+
   it('a platform with no build says which ones exist', () => {
     expect(() => loader.load({ platform: 'freebsd', arch: 'x64' })).toThrow(
       expect.objectContaining({ code: 'ERR_SIDECAR_UNSUPPORTED_PLATFORM', message: expect.stringContaining('freebsd-x64 (built: linux-x64-gnu, linux-arm64-gnu, linux-x64-musl, darwin-arm64, darwin-x64') }),
@@ -202,8 +260,9 @@ describe('package metadata: one list of platforms, one version', () => {
       const p = JSON.parse(readFileSync(join(ROOT, 'npm', d, 'package.json'), 'utf8'))
       const [os, cpu, abi] = d.split('-')
       expect(p).toMatchObject({ name: `@agor/sidecar-native-${d}`, version: pkg.version, os: [os], cpu: [cpu], main: `sidecar-native.${d}.node` })
-      // libc only where there is a choice of C library.
-      expect(p.libc).toEqual(abi === undefined ? undefined : [abi === 'gnu' ? 'glibc' : 'musl'])
+      // libc only on Linux, where there is a choice of C library: npm treats a libc field
+      // anywhere else as a mismatch (win32-x64-gnu's `gnu` is the toolchain, not a libc).
+      expect(p.libc).toEqual(os !== 'linux' ? undefined : [abi === 'gnu' ? 'glibc' : 'musl'])
     }
   })
 
