@@ -69,7 +69,30 @@ fi
 step "vitest on Bun (same suite)"
 EXPECT_RUNTIME=bun node_modules/.bin/bun --bun vitest run
 
-step "package check: tarballs for every target (Linux and macOS), installed and run in fresh apps"
+# Windows x64: built here with mingw-w64 (x86_64-pc-windows-gnu) and run under Wine 8 with
+# the official Windows Node 22 and Bun 1.4.5 from npm (scripts/wine/, README "Windows").
+step "Windows under Wine: set-up (wine, mingw-w64, a win10 prefix, Windows Node 22 and Bun 1.4.5)"
+bash scripts/wine/setup.sh
+# shellcheck source=wine/env.sh
+source scripts/wine/env.sh
+rustup target add x86_64-pc-windows-gnu
+
+step "cargo clippy for Windows (x86_64-pc-windows-gnu)"
+cargo clippy --target x86_64-pc-windows-gnu --all-targets -- -D warnings
+
+step "cargo test for Windows, the test binary run under Wine"
+CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER=wine cargo test --target x86_64-pc-windows-gnu
+
+step "build the Windows addon (release, mingw-w64)"
+bash scripts/wine/build.sh
+
+step "vitest under Wine on Windows Node 22 (same suite)"
+bash scripts/wine/vitest.sh node
+
+step "vitest under Wine on Windows Bun 1.4.5 (same suite)"
+bash scripts/wine/vitest.sh bun
+
+step "package check: tarballs for every target (Linux, macOS, Windows), installed and run in fresh apps"
 bash scripts/package-check.sh
 
 printf '\nAll checks and tests passed.\n'
