@@ -394,6 +394,38 @@ win32_selected() {
   say "npm install --os=win32 --cpu=x64 <main.tgz> installs @agor/sidecar-native-win32-x64-gnu only"
 }
 
+# win32_run <label> <dir> <program> [args...]: runs a Windows program under Wine in <dir>
+# (output through files: Windows node.exe cannot write to a Unix pipe), with the session's
+# runner root and runtime as Windows paths; then waits for the prefix's Wine processes to end.
+win32_run() {
+  local label=$1 dir=$2 rc=0
+  shift 2
+  (cd "$dir" && APP_LABEL=$label APP_RUNNER_ROOT="$(winepath -w "$CHECK/runner")" \
+    APP_RUNTIME="$(winepath -w "$WIN_NODE")" timeout 120 bash "$ROOT/scripts/wine/run.sh" "$@") || rc=1
+  timeout 30 wineserver -w || { echo "Wine processes outlived $label"; wineserver -k; rc=1; }
+  return $rc
+}
+
+win32_session() {
+  local app=$WORK/win32
+  bash "$ROOT/scripts/wine/setup.sh" >"$WORK/wine-setup.log" 2>&1 || { tail -20 "$WORK/wine-setup.log"; return 1; }
+  # shellcheck source=wine/env.sh
+  source "$ROOT/scripts/wine/env.sh"
+  win32_run require "$app" "$WIN_NODE" app.cjs && win32_run import "$app" "$WIN_NODE" app.mjs &&
+    win32_run bun "$app" "$WIN_BUN" app.ts
+}
+
+win32_compile() {
+  local app=$WORK/win32
+  (cd "$app" && "$BUN" build --compile --target=bun-windows-x64 app.ts --outfile "$WORK/app-win.exe") || return 1
+  mv "$app/node_modules" "$WORK/node_modules.win32-away" || return 1
+  win32_run compiled "$WORK" "$WORK/app-win.exe"
+  local rc=$?
+  mv "$WORK/node_modules.win32-away" "$app/node_modules"
+  [ $rc -eq 0 ] && say "app-win.exe: $(du -h "$WORK/app-win.exe" | cut -f1), built on Linux, run under Wine with node_modules moved away"
+  return $rc
+}
+
 darwin_selected() {
   local app=$WORK/darwin
   new_app "$app" && use_registry "$app" &&
@@ -465,6 +497,8 @@ step "arm64: npm install --cpu=arm64; qemu-aarch64 Node (require, import) and Bu
 step "musl: npm install --libc=musl selects the musl package" musl_selected
 step "darwin: npm install --os=darwin --cpu=arm64 selects the darwin package" darwin_selected
 step "win32: npm install --os=win32 --cpu=x64 of the main tarball selects the win32 package" win32_selected
+step "win32 under Wine: Windows Node 22 (require, import) and Windows Bun 1.4.5, a real session" win32_session
+step "win32 under Wine: bun build --compile --target=bun-windows-x64, run without node_modules" win32_compile
 step "musl runtime: Bun's musl build on musl 1.2.5" musl_runtime
 step "musl: the session under musl Bun (the loader picks linux-x64-musl)" musl_bun
 
