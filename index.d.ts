@@ -103,7 +103,7 @@ export interface SessionState {
 export interface SessionInfo extends SessionState {
   /** Runner process id (also its process group id); 0 while the runner is still being spawned. */
   pid: number
-  /** Exit code once the runner exited normally, else null. */
+  /** Exit code once the runner exited normally, else null. On Windows the unsigned 32-bit code, as Node reports it (a crash is 3221225477 = 0xC0000005). */
   exitCode: number | null
   /** Signal name (e.g. "SIGKILL") once the runner was killed by a signal, else null. Always null on Windows, which has no signals: a stopped runner's job was terminated and it exits with code 1. */
   signal: string | null

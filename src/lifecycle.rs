@@ -126,7 +126,7 @@ pub enum LifecycleEvent {
     /// The process has ended and all its output was delivered before this.
     Exited {
         /// Exit code, if it exited.
-        exit_code: Option<i32>,
+        exit_code: Option<i64>,
         /// Signal name, if a signal ended it.
         signal: Option<String>,
         /// Why it ended.

@@ -112,7 +112,7 @@ pub struct Snapshot {
     /// Runner process id.
     pub pid: i32,
     /// Exit code, once exited normally.
-    pub exit_code: Option<i32>,
+    pub exit_code: Option<i64>,
     /// Signal name, once killed by a signal.
     pub signal: Option<String>,
     /// Stdout bytes read.
@@ -544,7 +544,7 @@ impl Session {
     fn report_end(
         &self,
         shared: &dyn Registry,
-        exit_code: Option<i32>,
+        exit_code: Option<i64>,
         signal: Option<String>,
         reason: ExitReason,
     ) {

@@ -43,7 +43,7 @@ pub enum BuildError {
     /// (`"SIGSEGV"`) that killed it.
     Exit {
         /// Exit code, when it exited.
-        code: Option<i32>,
+        code: Option<i64>,
         /// Signal name, when a signal killed it.
         signal: Option<String>,
     },

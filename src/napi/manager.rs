@@ -107,7 +107,7 @@ pub struct NativeSessionInfo {
     /// Runner pid.
     pub pid: i32,
     /// Exit code, when exited.
-    pub exit_code: Option<i32>,
+    pub exit_code: Option<i64>,
     /// Signal name, when killed by a signal.
     pub signal: Option<String>,
     /// Stdout bytes read.

@@ -88,7 +88,7 @@ pub struct NativeTerminalInfo {
     /// Program running.
     pub alive: bool,
     /// Exit code.
-    pub exit_code: Option<i32>,
+    pub exit_code: Option<i64>,
     /// Signal name.
     pub signal: Option<String>,
     /// Latest figures of its session's processes.

@@ -338,7 +338,8 @@ impl ToNapiValue for JsTerminalBatch {
                     out.insert(Tag::Exit.code())?;
                     out.insert(token as f64)?;
                     let mut exit = env.create_array(3)?;
-                    exit.set(0, code.map(f64::from))?;
+                    // Exit codes fit in 33 bits (Windows: u32), so the conversion is exact.
+                    exit.set(0, code.map(|c| c as f64))?;
                     exit.set(1, signal)?;
                     exit.set(2, error)?;
                     out.insert(exit)?;

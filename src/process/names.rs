@@ -21,7 +21,7 @@ impl fmt::Display for StopStep {
 
 impl ExitKind {
     /// `(exit code, signal name)` as JS reports them: one of the two is set.
-    pub fn parts(self) -> (Option<i32>, Option<String>) {
+    pub fn parts(self) -> (Option<i64>, Option<String>) {
         match self {
             ExitKind::Code(c) => (Some(c), None),
             ExitKind::Signal(s) => (None, Some(signal_name(s))),
@@ -39,7 +39,7 @@ impl ExitKind {
 }
 
 /// `(exit code, signal name)` of an exit that may not have happened yet.
-pub fn exit_parts(exit: Option<ExitKind>) -> (Option<i32>, Option<String>) {
+pub fn exit_parts(exit: Option<ExitKind>) -> (Option<i64>, Option<String>) {
     exit.map_or((None, None), ExitKind::parts)
 }
 

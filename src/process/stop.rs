@@ -19,8 +19,9 @@ pub enum StopStep {
 /// How a process ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitKind {
-    /// Exited with this code.
-    Code(i32),
+    /// Exited with this code. Wide enough for every platform's: Windows exit codes are
+    /// unsigned 32-bit (a crash is `0xC0000005` = 3221225477, as Node reports it too).
+    Code(i64),
     /// Ended by this signal number (platforms without signals never report one).
     Signal(i32),
 }

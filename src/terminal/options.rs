@@ -168,6 +168,7 @@ mod tests {
         }
     }
 
+    #[cfg(unix)]
     fn env_of(spec: &PtySpec, key: &str) -> Option<String> {
         spec.env
             .iter()
@@ -176,6 +177,8 @@ mod tests {
     }
 
     #[test]
+    // Runs /bin/sh from a Unix PATH; Windows' default is checked in process/windows/tests.rs.
+    #[cfg(unix)]
     fn defaults_shell_size_term_and_no_stale_size_variables() {
         let (spec, term) = resolve(&req(), &host(), &cfg()).expect("resolve");
         assert_eq!(spec.program, "/bin/sh");
@@ -193,6 +196,8 @@ mod tests {
     }
 
     #[test]
+    // Runs /bin/sh from a Unix PATH; Windows' default is checked in process/windows/tests.rs.
+    #[cfg(unix)]
     fn env_overrides_remove_keys_and_clean_env_strips_provider_keys() {
         let mut r = req();
         r.env = vec![("KEEP".into(), None), ("NEW".into(), Some("v".into()))];

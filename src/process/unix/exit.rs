@@ -159,7 +159,7 @@ pub fn reap_pid(pid: i32) -> io::Result<ExitKind> {
     use nix::sys::wait::{WaitStatus, waitpid};
     loop {
         match waitpid(Pid::from_raw(pid), None) {
-            Ok(WaitStatus::Exited(_, code)) => return Ok(ExitKind::Code(code)),
+            Ok(WaitStatus::Exited(_, code)) => return Ok(ExitKind::Code(code.into())),
             Ok(WaitStatus::Signaled(_, sig, _)) => return Ok(ExitKind::Signal(sig as i32)),
             // Stopped/continued reports are not exits: wait on.
             Ok(_) => continue,
@@ -173,7 +173,7 @@ pub fn reap_pid(pid: i32) -> io::Result<ExitKind> {
 pub fn exit_kind(status: ExitStatus) -> ExitKind {
     use std::os::unix::process::ExitStatusExt;
     match (status.code(), status.signal()) {
-        (Some(c), _) => ExitKind::Code(c),
+        (Some(c), _) => ExitKind::Code(c.into()),
         (None, Some(s)) => ExitKind::Signal(s),
         (None, None) => ExitKind::Code(-1),
     }

@@ -133,7 +133,11 @@ fn register(
 /// Waits for `child` (which has exited, see [`wait_exited`]) and closes its handle.
 pub fn reap(child: &mut Child) -> io::Result<ExitKind> {
     let status = child.wait()?;
-    Ok(ExitKind::Code(status.code().unwrap_or(-1)))
+    // Windows exit codes are u32; std hands out their bits as an i32.
+    let code = status
+        .code()
+        .map_or(-1, |c| i64::from(u32::from_ne_bytes(c.to_ne_bytes())));
+    Ok(ExitKind::Code(code))
 }
 
 /// Reads the exit code of process `pid`, which has exited, and closes the handle the spawn
@@ -143,7 +147,7 @@ pub fn reap_pid(pid: i32) -> io::Result<ExitKind> {
         Some(p) => p,
         None => open_process(pid)?,
     };
-    exit_code(&process).map(|c| ExitKind::Code(c as i32))
+    exit_code(&process).map(|c| ExitKind::Code(c.into()))
 }
 
 /// Waits for `process` and reads its exit code.

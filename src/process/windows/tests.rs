@@ -34,6 +34,8 @@ fn child_helper() {
             out.flush().expect("flush");
             std::process::exit(5);
         }
+        // The code of an access violation (0xC0000005), as a crashed process leaves it.
+        Ok("crash-code") => std::process::exit(i32::from_ne_bytes(0xC000_0005u32.to_ne_bytes())),
         Ok("grandchild") => {
             // Started detached: the way a runner's background work escapes a process tree
             // on Windows, and what the session's job must still catch.
@@ -145,6 +147,22 @@ fn pipes_carry_stdin_and_stdout_and_the_exit_code_comes_back() {
 }
 
 #[test]
+fn exit_codes_are_unsigned_as_windows_and_node_report_them() {
+    runtime().block_on(async {
+        let mut s = spawn(&child("crash-code", 0)).expect("spawn");
+        tokio::time::timeout(WAIT, wait_exited(s.pid))
+            .await
+            .expect("exit in time")
+            .expect("wait");
+        assert_eq!(
+            reap(&mut s.child).expect("reap"),
+            ExitKind::Code(3_221_225_477)
+        );
+        s.containment.release(false, Duration::ZERO);
+    });
+}
+
+#[test]
 fn a_detached_grandchild_is_in_the_job_and_ends_with_it() {
     runtime().block_on(async {
         let mut s = spawn(&child("grandchild", 0)).expect("spawn");
@@ -165,7 +183,7 @@ fn a_detached_grandchild_is_in_the_job_and_ends_with_it() {
         );
         assert_eq!(
             reap(&mut s.child).expect("reap"),
-            ExitKind::Code(job::TERMINATED_EXIT_CODE as i32)
+            ExitKind::Code(job::TERMINATED_EXIT_CODE.into())
         );
         assert!(!s.containment.alive());
         assert!(
@@ -279,6 +297,19 @@ fn a_console_program_exits_with_its_code_after_its_output() {
         assert!(!s.containment.alive());
         s.containment.release(false, Duration::ZERO);
     });
+}
+
+#[test]
+fn terminals_run_comspec_by_default() {
+    let with = |v: Option<&str>| {
+        default_program(&|k| (k == "COMSPEC").then_some(v).flatten().map(String::from))
+    };
+    assert_eq!(
+        with(Some(r"C:\Windows\system32\cmd.exe")),
+        r"C:\Windows\system32\cmd.exe"
+    );
+    assert_eq!(with(Some("")), "cmd.exe");
+    assert_eq!(with(None), "cmd.exe");
 }
 
 #[test]
