@@ -343,7 +343,7 @@ export interface ManagerDescription {
 
 /** `openTerminal` options. */
 export interface TerminalOptions {
-  /** Program; default `$SHELL` (of the resulting environment), else `/bin/sh`. */
+  /** Program; default `$SHELL` (of the resulting environment), else `/bin/sh`; on Windows `%COMSPEC%`, else `cmd.exe` (a `.cmd`/`.bat` program runs through `cmd.exe`, and an argument holding `" % ! CR LF` is refused for it). */
   command?: string
   args?: string[]
   /** Default `process.cwd()`; a folder that does not exist throws `ERR_CWD_NOT_FOUND`. */
@@ -385,7 +385,7 @@ export interface TerminalInfo {
   cols: number
   rows: number
   state: TerminalState
-  /** Name of the foreground process (e.g. `"vim"` while vim runs in the shell). */
+  /** Name of the foreground process (e.g. `"vim"` while vim runs in the shell). Always null on Windows, which has no foreground process group to ask. */
   foreground: string | null
   startedAt: number
   lastOutputAt: number | null
@@ -416,7 +416,7 @@ export declare class Terminal {
   readonly rows: number
   /** Queues input; false when the input queue is full or the program has exited. Never blocks or throws. */
   write(data: string | Uint8Array): boolean
-  /** No-op after exit; sizes that are not integers from 1 to 65535 throw a TypeError. */
+  /** No-op after exit; sizes that are not integers from 1 to 65535 throw a TypeError; a size the system refuses throws with `code` ERR_INVALID_STATE (Wine's ConPTY refuses every resize). */
   resize(cols: number, rows: number): void
   onData(cb: (data: string | Uint8Array) => void): Disposable
   /** Once, after the last `onData`. */
@@ -427,7 +427,7 @@ export declare class Terminal {
   /** Stop reading the PTY (the program blocks; nothing is dropped). */
   pause(): void
   resume(): void
-  /** `signal` (default SIGHUP) to every process of the terminal's session, SIGKILL after killGraceMs. */
+  /** `signal` (default SIGHUP) to every process of the terminal's session, SIGKILL after killGraceMs. Windows: the terminal's job is terminated at once; only SIGTERM, SIGHUP and SIGKILL are accepted (other names throw ERR_INVALID_ARGUMENT). */
   kill(signal?: string): void
   /** Kill and wait; idempotent. */
   close(): Promise<TerminalExit>

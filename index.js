@@ -228,7 +228,7 @@ class SidecarManager {
     return { ok: true }
   }
 
-  /** Stop a running session: stop message, then SIGTERM/SIGKILL to its process group after the graces. */
+  /** Stop a running session: stop message, then SIGTERM/SIGKILL to its process group after the graces (Windows: its job is terminated after stopGraceMs). */
   stopSession(sessionId) {
     if (this.#state !== 'ready') return fail(DISPOSED, E.Disposed)
     if (typeof sessionId !== 'string') return fail('Session not found', E.SessionNotFound)
@@ -341,7 +341,7 @@ class SidecarManager {
     if (rec && typeof callback === 'function') rec.onStatus.push(callback)
   }
 
-  /** Remove a session; a live runner is ended (SIGTERM, then SIGKILL after the kill grace). */
+  /** Remove a session; a live runner is ended (SIGTERM, then SIGKILL after the kill grace; Windows: its job is terminated). */
   removeSession(sessionId) {
     if (this.#state === 'disposed' || typeof sessionId !== 'string') return
     const token = this.#tokens.get(sessionId)
@@ -353,7 +353,8 @@ class SidecarManager {
   }
 
   /**
-   * Opens a terminal: `options.command` (default $SHELL, else /bin/sh) on a new PTY. Throws an
+   * Opens a terminal: `options.command` (default $SHELL, else /bin/sh; Windows: %COMSPEC%, else
+   * cmd.exe) on a new PTY (Windows: a ConPTY pseudoconsole). Throws an
    * Error with `.code` when the options are wrong or the program cannot start.
    */
   openTerminal(id, options) {

@@ -130,7 +130,7 @@ class Terminal {
     }
   }
 
-  /** Resizes the PTY (the program gets SIGWINCH); a no-op after exit. */
+  /** Resizes the PTY (the program gets SIGWINCH; Windows: ResizePseudoConsole); a no-op after exit. */
   resize(cols, rows) {
     checkSize('cols', cols)
     checkSize('rows', rows)
@@ -181,7 +181,7 @@ class Terminal {
     this.#native.setPaused(false)
   }
 
-  /** `signal` (default SIGHUP) to every process of the terminal's session, SIGKILL after killGraceMs. */
+  /** `signal` (default SIGHUP) to every process of the terminal's session, SIGKILL after killGraceMs. Windows: the terminal's job is terminated (SIGTERM, SIGHUP, SIGKILL accepted). */
   kill(signal) {
     if (signal !== undefined && typeof signal !== 'string') throw argError('signal must be a signal name such as "SIGTERM"')
     if (this.#exit) return
