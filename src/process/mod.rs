@@ -59,14 +59,14 @@ pub use containment::{Containment, Target};
 pub use escalation::{Control, Escalation};
 pub use names::{exit_parts, signal_name};
 pub use platform::{
-    Pipe, PipeReader, PipeWriter, PtyIo, PtyMaster, PtySpawned, Spawned, check_program,
-    pipe_reader, pipe_writer, resolve_program, thread_cpu_us,
+    Pipe, PipeReader, PipeWriter, PtyIo, PtyMaster, PtySpawned, check_program, pipe_reader,
+    pipe_writer, resolve_program, thread_cpu_us,
 };
 pub use run::{
     Drain, DrainOrder, ExitSignal, ProcessHandle, Supervised, Supervision, Watcher, run,
 };
 pub use spawner::{prestart_spawner, spawn_async, spawn_pty_async};
-pub use spec::{PtySpec, SpawnSpec};
+pub use spec::{PtySpec, SpawnSpec, Spawned};
 pub use stop::{ExitKind, StopStep};
 pub use supervisor::StepCause;
 pub use usage::{Scan, Usage, scan};

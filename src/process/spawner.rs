@@ -4,8 +4,8 @@ use std::io;
 
 use std::time::Duration;
 
-use super::platform::{self, PtySpawned, Spawned, spawn, spawn_pty};
-use super::spec::{PtySpec, SpawnSpec};
+use super::platform::{self, PtySpawned, spawn, spawn_pty};
+use super::spec::{PtySpec, SpawnSpec, Spawned};
 use super::stop::StopStep;
 
 type Reply<T> = tokio::sync::oneshot::Sender<io::Result<T>>;

@@ -1,6 +1,10 @@
 //! What to run: the platform-neutral descriptions a kind of child hands the process core.
 
 use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::containment::Containment;
+use super::platform::Pipe;
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -33,4 +37,21 @@ pub struct PtySpec {
     pub cols: u16,
     /// Size in character cells.
     pub rows: u16,
+}
+
+/// A spawned runner with its pipes (what [`super::spawn_async`] hands back).
+#[derive(Debug)]
+pub struct Spawned {
+    /// The child (owned so it can be reaped).
+    pub child: std::process::Child,
+    /// Process id (on Unix also its process group id).
+    pub pid: i32,
+    /// Write end of the runner's stdin.
+    pub stdin: Pipe,
+    /// Read end of the runner's stdout.
+    pub stdout: Pipe,
+    /// Read end of the runner's stderr.
+    pub stderr: Pipe,
+    /// Its tree (process group, job), guarded against the host's death from the spawn on.
+    pub containment: Arc<dyn Containment>,
 }

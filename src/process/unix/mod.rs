@@ -20,7 +20,7 @@ pub use pipes::{Pipe, PipeReader, PipeWriter, pipe_reader, pipe_writer};
 pub use pty::{PtyMaster, PtySpawned, default_program, resolve_program, spawn_pty};
 pub use pty_io::PtyIo;
 pub use signal::{number_name, parse_signal, step_name};
-pub use spawn::{Spawned, check_program, spawn};
+pub use spawn::{check_program, spawn};
 pub use watchdog::global as watchdog;
 
 #[cfg(test)]

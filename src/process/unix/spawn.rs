@@ -8,28 +8,10 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use super::group::ProcessGroup;
-use super::pipes::Pipe;
 use crate::process::containment::Containment;
 use crate::process::os;
-use crate::process::spec::SpawnSpec;
+use crate::process::spec::{SpawnSpec, Spawned};
 use crate::process::stop::StopStep;
-
-/// A spawned runner with its pipes.
-#[derive(Debug)]
-pub struct Spawned {
-    /// The child (owned so it can be reaped).
-    pub child: std::process::Child,
-    /// Process id, which is also the process group id.
-    pub pid: i32,
-    /// Write end of the runner's stdin.
-    pub stdin: Pipe,
-    /// Read end of the runner's stdout.
-    pub stdout: Pipe,
-    /// Read end of the runner's stderr.
-    pub stderr: Pipe,
-    /// Its process group, guarded against the host's death from the spawn on.
-    pub containment: Arc<dyn Containment>,
-}
 
 /// Spawns `spec` in a new process group with piped stdio.
 ///

@@ -8,6 +8,7 @@ use nix::unistd::Pid;
 use super::exit::{EXIT_POLL, has_exited, is_watched, notify_when_exited};
 use super::*;
 use crate::process::spec::SpawnSpec;
+use crate::process::spec::Spawned;
 use crate::process::stop::{ExitKind, StopStep};
 
 pub(crate) fn rt() -> tokio::runtime::Runtime {

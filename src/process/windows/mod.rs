@@ -22,7 +22,7 @@ pub use exit::{reap, reap_pid, wait_exit_after, wait_exited};
 pub use pipes::{Pipe, PipeReader, PipeWriter, pipe_reader, pipe_writer};
 pub use priority::lower_current_thread;
 pub use signal::{number_name, parse_signal, step_name};
-pub use spawn::{Spawned, check_program, spawn};
+pub use spawn::{check_program, spawn};
 pub use usage::each_process;
 
 /// `s` as a NUL-terminated UTF-16 string.

@@ -19,32 +19,15 @@ use windows_sys::Win32::System::Threading::{
 };
 
 use super::job::{self, Job};
-use super::pipes::{Flow, Pipe, pipe_pair};
+use super::pipes::{Flow, pipe_pair};
 use super::priority::priority_class;
-use crate::process::containment::{Containment, Target};
-use crate::process::spec::SpawnSpec;
+use crate::process::containment::Target;
+use crate::process::spec::{SpawnSpec, Spawned};
 
 /// Buffer quota of a runner's stdout pipe (Linux grows its pipe to 1 MiB the same way).
 const STDOUT_BUFFER: u32 = 1 << 20;
 /// Buffer quota of stdin and stderr.
 const SMALL_BUFFER: u32 = 64 << 10;
-
-/// A spawned runner with its pipes.
-#[derive(Debug)]
-pub struct Spawned {
-    /// The child (owned so it can be waited for; its handle keeps the pid reserved).
-    pub child: std::process::Child,
-    /// Process id.
-    pub pid: i32,
-    /// Write end of the runner's stdin.
-    pub stdin: Pipe,
-    /// Read end of the runner's stdout.
-    pub stdout: Pipe,
-    /// Read end of the runner's stderr.
-    pub stderr: Pipe,
-    /// Its job: every process it starts, ended with the host.
-    pub containment: Arc<dyn Containment>,
-}
 
 /// Spawns `spec` suspended, in a job of its own, then resumes it.
 ///

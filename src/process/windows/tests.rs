@@ -111,6 +111,15 @@ async fn gone_within(pid: u32, limit: Duration) -> bool {
     false
 }
 
+/// How process `pid` ended, once it has (bounded), reaped through its `child`.
+async fn exit_of(pid: i32, child: &mut std::process::Child) -> ExitKind {
+    tokio::time::timeout(WAIT, wait_exited(pid))
+        .await
+        .expect("exit in time")
+        .expect("wait");
+    reap(child).expect("reap")
+}
+
 /// The first stdout line of `spawned` that starts with `prefix`, without it.
 async fn line_with(stdout: Pipe, prefix: &str) -> String {
     let mut lines = BufReader::new(pipe_reader(stdout).expect("reader")).lines();
@@ -137,11 +146,7 @@ fn pipes_carry_stdin_and_stdout_and_the_exit_code_comes_back() {
         let mut stdin = pipe_writer(s.stdin).expect("writer");
         stdin.write_all(b"ping\n").await.expect("write");
         assert_eq!(line_with(s.stdout, "echo:").await, "ping");
-        tokio::time::timeout(WAIT, wait_exited(s.pid))
-            .await
-            .expect("exit in time")
-            .expect("wait");
-        assert_eq!(reap(&mut s.child).expect("reap"), ExitKind::Code(5));
+        assert_eq!(exit_of(s.pid, &mut s.child).await, ExitKind::Code(5));
         s.containment.release(false, Duration::ZERO);
     });
 }
@@ -150,12 +155,8 @@ fn pipes_carry_stdin_and_stdout_and_the_exit_code_comes_back() {
 fn exit_codes_are_unsigned_as_windows_and_node_report_them() {
     runtime().block_on(async {
         let mut s = spawn(&child("crash-code", 0)).expect("spawn");
-        tokio::time::timeout(WAIT, wait_exited(s.pid))
-            .await
-            .expect("exit in time")
-            .expect("wait");
         assert_eq!(
-            reap(&mut s.child).expect("reap"),
+            exit_of(s.pid, &mut s.child).await,
             ExitKind::Code(3_221_225_477)
         );
         s.containment.release(false, Duration::ZERO);
@@ -173,17 +174,13 @@ fn a_detached_grandchild_is_in_the_job_and_ends_with_it() {
         assert!(running(g), "grandchild runs");
         assert!(s.containment.alive());
         assert!(s.containment.stop(StopStep::Terminate).expect("stop"));
-        tokio::time::timeout(WAIT, wait_exited(s.pid))
-            .await
-            .expect("exit in time")
-            .expect("wait");
+        assert_eq!(
+            exit_of(s.pid, &mut s.child).await,
+            ExitKind::Code(job::TERMINATED_EXIT_CODE.into())
+        );
         assert!(
             gone_within(g, WAIT).await,
             "grandchild {g} ended with the job"
-        );
-        assert_eq!(
-            reap(&mut s.child).expect("reap"),
-            ExitKind::Code(job::TERMINATED_EXIT_CODE.into())
         );
         assert!(!s.containment.alive());
         assert!(
