@@ -49,6 +49,13 @@ pub trait Containment: Send + Sync + std::fmt::Debug {
     fn stop(&self, step: StopStep) -> io::Result<bool>;
     /// Whether any member is left.
     fn alive(&self) -> bool;
+    /// After the leftover step (`stop` answered `reached`) and the leader's reaping: whether
+    /// that step reached members other than the leader, i.e. whether a `left over` event is
+    /// due. By default: some member is still there (on Unix the step also reached the
+    /// unreaped leader, and a signalled leftover is still exiting when this is asked).
+    fn reached_others(&self, reached: bool) -> bool {
+        reached && self.alive()
+    }
     /// After the leader is reaped: with `leftovers` (the last step reached members), ends
     /// what is left after `grace` (in a task of the current runtime); then stops guarding
     /// the tree against the host's death.

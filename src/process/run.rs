@@ -220,9 +220,9 @@ pub async fn run(
     let leftovers = containment.stop(leftover_step).unwrap_or(false);
     let exit = reap(handle, pid, child.as_mut());
     watcher.reaped(exit);
-    // The step also reached the unreaped leader itself; only a tree that outlives the
-    // reaping had other members, and only that is worth telling.
-    if leftovers && containment.alive() {
+    // The step may also have reached the unreaped leader itself; only a tree that had
+    // other members is worth telling.
+    if containment.reached_others(leftovers) {
         watcher.left_over(leftover_step, target);
     }
     containment.release(leftovers, kill_grace);

@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::io;
 use std::os::windows::io::{AsRawHandle, FromRawHandle, OwnedHandle};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -20,6 +21,10 @@ use windows_sys::Win32::System::JobObjects::{
     JobObjectBasicAccountingInformation, JobObjectBasicProcessIdList,
     JobObjectExtendedLimitInformation, QueryInformationJobObject, SetInformationJobObject,
     TerminateJobObject,
+};
+
+use windows_sys::Win32::System::Threading::{
+    OpenProcess, PROCESS_QUERY_LIMITED_INFORMATION, QueryFullProcessImageNameW,
 };
 
 use crate::process::containment::{Containment, Target};
@@ -87,6 +92,8 @@ struct JobInner {
     target: Target,
     /// `None` once released: closing it ends whatever is still in the job.
     handle: Mutex<Option<OwnedHandle>>,
+    /// Whether the latest `stop` found processes other than the leader in the job.
+    others_at_stop: AtomicBool,
 }
 
 /// Live jobs by leader pid: what the resource scan walks.
@@ -103,6 +110,7 @@ impl Job {
                 pid,
                 target,
                 handle: Mutex::new(Some(handle)),
+                others_at_stop: AtomicBool::new(false),
             }),
         };
         lock(jobs()).insert(pid, job.clone());
@@ -186,6 +194,12 @@ impl Containment for Job {
         if !self.alive() {
             return Ok(false);
         }
+        let leader = self.inner.pid;
+        let others = self.pids().is_some_and(|pids| {
+            pids.iter()
+                .any(|&p| i64::from(p) != i64::from(leader) && !is_console_host(p))
+        });
+        self.inner.others_at_stop.store(others, Ordering::SeqCst);
         let h = lock(&self.inner.handle);
         let Some(h) = h.as_ref() else {
             return Ok(false);
@@ -199,6 +213,12 @@ impl Containment for Job {
 
     fn alive(&self) -> bool {
         self.accounting().is_some_and(|a| a.ActiveProcesses > 0)
+    }
+
+    /// `TerminateJobObject` ends the tree at once, so nothing is left to find afterwards:
+    /// what counts is whether the job held more than the exited leader when it was stopped.
+    fn reached_others(&self, reached: bool) -> bool {
+        reached && self.inner.others_at_stop.load(Ordering::SeqCst)
     }
 
     fn release(&self, leftovers: bool, grace: Duration) {
@@ -215,6 +235,30 @@ impl Containment for Job {
             self.close();
         }
     }
+}
+
+/// Whether `pid` is a console host (`conhost.exe`). A child created with `CREATE_NO_WINDOW`
+/// gets a hidden console, and the `conhost.exe` serving it is started by the child, inside
+/// its job, and ends on its own once the child is gone: console plumbing, not a process of
+/// the tree (not counted, not a leftover).
+pub fn is_console_host(pid: u32) -> bool {
+    // SAFETY: opening a process by id; checked before use.
+    let h = unsafe { OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, 0, pid) };
+    if h.is_null() {
+        return false;
+    }
+    // SAFETY: a new handle owned from here on.
+    let h = unsafe { OwnedHandle::from_raw_handle(h) };
+    let mut buf = [0u16; 1024];
+    let mut len = buf.len() as u32;
+    // SAFETY: `h` has query rights; `buf` is writable for `len` UTF-16 units.
+    if unsafe { QueryFullProcessImageNameW(h.as_raw_handle(), 0, buf.as_mut_ptr(), &mut len) } == 0
+    {
+        return false;
+    }
+    let path = String::from_utf16_lossy(&buf[..len as usize]);
+    let name = path.rsplit(['\\', '/']).next().unwrap_or(&path);
+    name.eq_ignore_ascii_case("conhost.exe")
 }
 
 /// Calls `f(leader pid, job)` for every live job (the resource scan).

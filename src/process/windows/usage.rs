@@ -6,18 +6,18 @@ use std::os::windows::io::{AsRawHandle, FromRawHandle, OwnedHandle};
 use windows_sys::Win32::System::ProcessStatus::{K32GetProcessMemoryInfo, PROCESS_MEMORY_COUNTERS};
 use windows_sys::Win32::System::Threading::{OpenProcess, PROCESS_QUERY_LIMITED_INFORMATION};
 
-use super::job::{each_job, job_figures};
+use super::job::{each_job, is_console_host, job_figures};
 use crate::process::table::ProcessRow;
 
-/// Calls `f` for every process of every supervised job, as rows whose group and session
-/// are the job's leader pid; the job's CPU (finished processes included) comes as one extra
+/// Calls `f` for every process of every supervised job but its console host (see
+/// `is_console_host`), as rows whose group and session are the job's leader pid; the job's CPU (finished processes included) comes as one extra
 /// row that is not live.
 pub fn each_process(mut f: impl FnMut(ProcessRow)) {
     each_job(|leader, job| {
         let Some((pids, cpu_ms)) = job_figures(job) else {
             return;
         };
-        for pid in pids {
+        for pid in pids.into_iter().filter(|&p| !is_console_host(p)) {
             f(ProcessRow {
                 pgid: leader,
                 sid: leader,
