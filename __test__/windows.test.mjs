@@ -202,6 +202,10 @@ describe.skipIf(process.platform !== 'win32')('Windows', { timeout: 60_000 }, ()
     expect(w.events.filter((e) => e.kind === 'signal')).toEqual([
       expect.objectContaining({ signal: 'terminate-job', target: 'job', why: 'left over after the runner exited' }),
     ])
+    // A runner that leaves nothing behind gets no such event.
+    const w2 = start(m, 'alone', { exit: 0 })
+    await w2.untilEvent('exited')
+    expect(w2.events.filter((e) => e.kind === 'signal')).toEqual([])
   })
 
   it('host death (TerminateProcess, no code of the host runs): every runner and grandchild of every session is ended', async () => {
@@ -265,22 +269,25 @@ describe.skipIf(process.platform !== 'win32')('Windows', { timeout: 60_000 }, ()
     }
   })
 
-  it('resources come from the job: the detached grandchild counts, and maxProcesses 1 ends the session', async () => {
+  it('resources come from the job: the detached grandchild counts, the console host does not, and maxProcesses 1 ends the session', async () => {
     const m = manager({ resourceSampleMs: 0 })
+    const base = start(m, 'base', { ignoreStop: true })
     const w = start(m, 'r', { detached: true, ignoreStop: true })
-    await w.untilStatus('done')
-    const report = await m.sampleResources()
-    const res = m.getSession('r').resources
-    expect(res.processes).toBeGreaterThanOrEqual(2)
-    expect(res.sampledAt).toBeGreaterThan(0)
-    expect(report.processes).toBe(res.processes)
-    expect(report.top.map((c) => c.id)).toContain('r')
+    await Promise.all([base.untilStatus('done'), w.untilStatus('done')])
+    // The runner's job also holds the conhost.exe of its hidden console (CREATE_NO_WINDOW):
+    // not a process of the tree, not counted. (Under Wine a second, unidentified member shows
+    // for 20–90 ms while a runner starts, hence the wait for the steady figures.)
+    const count = (id) => m.getSession(id).resources.processes
+    let report
+    await waitFor(async () => (report = await m.sampleResources()) && count('base') === 1 && count('r') === 2, 'base 1 process, r 2')
+    expect(m.getSession('r').resources.sampledAt).toBeGreaterThan(0)
+    expect(report.processes).toBe(3)
+    expect(report.top.map((c) => c.id).sort()).toEqual(['base', 'r'])
 
     const m2 = manager({ resourceSampleMs: 100 })
     const w2 = start(m2, 'lim', { detached: true, ignoreStop: true }, { limits: { maxProcesses: 1 } })
     await w2.untilEvent('exited')
-    expect(w2.event('limit')).toMatchObject({ limit: 'maxProcesses', bound: 1 })
-    expect(w2.event('limit').value).toBeGreaterThanOrEqual(2)
+    expect(w2.event('limit')).toMatchObject({ limit: 'maxProcesses', value: 2, bound: 1 })
     expect(w2.event('stopping')).toMatchObject({ reason: 'limit' })
     expect(w2.event('exited')).toMatchObject({ reason: 'limit', signal: null })
     const last = w2.statuses.at(-1)
