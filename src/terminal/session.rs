@@ -263,13 +263,14 @@ impl Terminal {
         if s.exit.is_some() {
             return Ok(());
         }
-        s.cols = cols;
-        s.rows = rows;
         if let Some(m) = lock(&self.master).as_ref() {
             m.resize(cols, rows).map_err(|e| {
                 OpError::new(ErrorCode::InvalidState, format!("resize failed: {e}"))
             })?;
         }
+        // Only a size the terminal took is reported (a refused one leaves the old size).
+        s.cols = cols;
+        s.rows = rows;
         Ok(())
     }
 
