@@ -349,6 +349,7 @@ describe.skipIf(process.platform !== 'win32')('Windows', { timeout: 60_000 }, ()
     it('resize() either resizes (Windows) or reports the error with a code (Wine 8: E_NOTIMPL)', async () => {
       const r = open(manager(), 'resize', onConsole(NODE_EXE, [TERM, 'echo']))
       await r.untilData((d) => d.includes('READY>'), 'READY>')
+      const before = r.t.info()
       let error = null
       try {
         r.t.resize(100, 30)
@@ -358,8 +359,11 @@ describe.skipIf(process.platform !== 'win32')('Windows', { timeout: 60_000 }, ()
       if (LAUNCHER) {
         // Wine 8's ResizePseudoConsole is a stub returning E_NOTIMPL (0x80004001).
         expect(error, 'resize under Wine 8').not.toBeNull()
-        expect(error.code).toBeTruthy()
+        expect(error.code).toBe('ERR_INVALID_STATE')
         expect(error.message).toMatch(/resize/i)
+        // A refused size is not reported as the terminal's.
+        expect(r.t.info()).toMatchObject({ cols: before.cols, rows: before.rows })
+        expect([r.t.cols, r.t.rows]).toEqual([before.cols, before.rows])
       } else {
         expect(error).toBeNull()
         expect(r.t.info()).toMatchObject({ cols: 100, rows: 30 })
