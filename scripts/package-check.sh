@@ -415,17 +415,6 @@ win32_session() {
     win32_run bun "$app" "$WIN_BUN" app.ts
 }
 
-win32_compile() {
-  local app=$WORK/win32
-  (cd "$app" && "$BUN" build --compile --target=bun-windows-x64 app.ts --outfile "$WORK/app-win.exe") || return 1
-  mv "$app/node_modules" "$WORK/node_modules.win32-away" || return 1
-  win32_run compiled "$WORK" "$WORK/app-win.exe"
-  local rc=$?
-  mv "$WORK/node_modules.win32-away" "$app/node_modules"
-  [ $rc -eq 0 ] && say "app-win.exe: $(du -h "$WORK/app-win.exe" | cut -f1), built on Linux, run under Wine with node_modules moved away"
-  return $rc
-}
-
 darwin_selected() {
   local app=$WORK/darwin
   new_app "$app" && use_registry "$app" &&
@@ -498,7 +487,6 @@ step "musl: npm install --libc=musl selects the musl package" musl_selected
 step "darwin: npm install --os=darwin --cpu=arm64 selects the darwin package" darwin_selected
 step "win32: npm install --os=win32 --cpu=x64 of the main tarball selects the win32 package" win32_selected
 step "win32 under Wine: Windows Node 22 (require, import) and Windows Bun 1.4.5, a real session" win32_session
-step "win32 under Wine: bun build --compile --target=bun-windows-x64, run without node_modules" win32_compile
 step "musl runtime: Bun's musl build on musl 1.2.5" musl_runtime
 step "musl: the session under musl Bun (the loader picks linux-x64-musl)" musl_bun
 
