@@ -2,13 +2,68 @@
 // its environment (runners inherit the host's environment). After the last test file, any
 // process still carrying it — other than this one — survived the suite: kill it by pid and
 // fail the run.
+//
+// Windows has no /proc or ps to read another process's environment (and under Wine
+// `Z:\\proc` is the Linux host's /proc, not a list of Windows processes). There the check is
+// by pid instead: every fixture runner records its pid and its children's in a folder for the
+// whole run (SIDECAR_TEST_RUN_PIDS, fixtures/fake-runner.mjs), and after the last file each
+// recorded pid must be gone (`process.kill(pid, 0)`).
 import { randomUUID } from 'node:crypto'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { HAS_PROC, environMarked } from './proc.mjs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { HAS_PROC, IS_WINDOWS, environMarked } from './proc.mjs'
 
 export function setup() {
   process.env.SIDECAR_TEST_MARKER = `sidecar-test-${randomUUID()}`
+  if (IS_WINDOWS) process.env.SIDECAR_TEST_RUN_PIDS = mkdtempSync(join(tmpdir(), 'sidecar-run-pids-'))
+}
+
+/** Windows: pids recorded by the fixture runners of the whole run that are still running. */
+function recordedAlive(dir) {
+  const pids = new Set()
+  for (const f of readdirSync(dir)) {
+    try {
+      const rec = JSON.parse(readFileSync(join(dir, f), 'utf8'))
+      for (const pid of [rec.runner, rec.grandchild, ...(rec.children ?? [])]) if (pid) pids.add(pid)
+    } catch {}
+  }
+  const alive = (pid) => {
+    try {
+      process.kill(pid, 0)
+      return true
+    } catch (e) {
+      return e.code === 'EPERM'
+    }
+  }
+  return { recorded: pids.size, left: [...pids].filter(alive) }
+}
+
+async function teardownWindows() {
+  const dir = process.env.SIDECAR_TEST_RUN_PIDS
+  let { recorded, left } = recordedAlive(dir)
+  for (let i = 0; i < 50 && left.length; i++) {
+    await new Promise((r) => setTimeout(r, 100))
+    left = recordedAlive(dir).left
+  }
+  for (const pid of left) {
+    try {
+      process.kill(pid, 'SIGKILL')
+    } catch {}
+  }
+  rmSync(dir, { recursive: true, force: true })
+  if (left.length) throw new Error(`orphan check (win32, by recorded pid): ${left.length} process(es) outlived the suite: ${JSON.stringify(left)}`)
+  if (recorded === 0) {
+    console.log('orphan check on win32: no fixture runner ran in these files, so no pid was recorded to check')
+    return
+  }
+  console.log(
+    `orphan check on win32: by pid, not by environment marker (no /proc or ps on Windows): ` +
+      `all ${recorded} pids recorded by the fixture runners (runners, grandchildren, forks) are gone; ` +
+      `terminal programs record none and are checked by their own tests`,
+  )
 }
 
 function marked(marker) {
@@ -38,6 +93,7 @@ async function markerVisible(marker) {
 }
 
 export async function teardown() {
+  if (IS_WINDOWS) return teardownWindows()
   const marker = process.env.SIDECAR_TEST_MARKER
   if (!HAS_PROC && !(await markerVisible(marker))) {
     console.warn(`orphan check SKIPPED on ${process.platform}: ps -E does not show the environment of a process started by this one, so survivors of the suite cannot be found by their marker`)

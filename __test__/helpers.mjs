@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createRequire } from 'node:module'
-import { stateOf } from './proc.mjs'
+import { stateOf, IS_WINDOWS } from './proc.mjs'
 
 const require = createRequire(import.meta.url)
 export const { SidecarManager } = require('../index.js')
@@ -17,6 +17,14 @@ export const RUNNER_ROOT = join(FIXTURES, 'root')
 export const FAKE_CLAUDE = join(FIXTURES, 'fake-claude')
 /** Node to run the fixture runners with (under Bun, process.execPath is bun). */
 export const NODE = process.env.TEST_NODE || (process.versions.bun ? 'node' : process.execPath)
+/** Windows: no POSIX signals, process groups, sessions, /proc or sh (tests skip or adapt by it). */
+export const WIN = IS_WINDOWS
+/**
+ * Windows under Wine (scripts/wine/env.sh exports WINEPREFIX, and Wine hands the Unix
+ * environment to Windows programs): for the few Wine 8 gaps a test has to step around, each
+ * named where it is used.
+ */
+export const UNDER_WINE = IS_WINDOWS && Boolean(process.env.WINEPREFIX)
 
 const managers = new Set()
 let pidDir = null
@@ -49,6 +57,8 @@ export function isAlive(pid) {
   } catch (e) {
     return e.code === 'EPERM'
   }
+  // Windows has no zombies: signal 0 (OpenProcess + exit code still active) is the whole answer.
+  if (IS_WINDOWS) return true
   // A zombie still answers signal 0: count it as dead (it is no longer running).
   const state = stateOf(pid)
   return state !== null && state !== 'Z'

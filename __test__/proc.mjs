@@ -17,12 +17,30 @@ import { getPriority } from 'node:os'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 
-export const HAS_PROC = !process.env.PROC_TESTS_FORCE_PS && existsSync('/proc/self/stat')
+/**
+ * Windows has neither /proc nor ps. Under Wine, `Z:\\proc` is the Linux host's /proc, which
+ * describes the Linux processes Wine runs, not the Windows processes the tests start: it must
+ * not be read there. On win32 the functions below say so where a test would call them.
+ */
+export const IS_WINDOWS = process.platform === 'win32'
+
+export const HAS_PROC = !IS_WINDOWS && !process.env.PROC_TESTS_FORCE_PS && existsSync('/proc/self/stat')
 
 /** Why `threadNames()` returns null here, or null where it works. */
 export const WHY_NO_THREAD_NAMES = HAS_PROC
   ? null
-  : 'thread names need /proc: ps -M lists threads without their names'
+  : IS_WINDOWS
+    ? 'thread names need /proc, which Windows does not have'
+    : 'thread names need /proc: ps -M lists threads without their names'
+
+/** Why descriptor and thread counts of this process cannot be read here (`fdCount`, `threadCount`), or null. */
+export const WHY_NO_FD_THREAD_COUNTS = IS_WINDOWS
+  ? 'descriptor and thread counts need /proc or ps; Windows has handles, not descriptors, and neither tool'
+  : null
+
+function notOnWindows(what) {
+  if (IS_WINDOWS) throw new Error(`proc.mjs: ${what} has no Windows implementation (no /proc, no ps)`)
+}
 
 const PROCPS = process.platform === 'linux'
 // BSD ps: -E appends the environment to `command`; procps has no -E, its BSD-style `e` does the same.
@@ -82,6 +100,7 @@ function sessionIds(pids) {
 
 /** The one-letter run state of `pid` (`Z` for a zombie), or null when it cannot be read (gone). */
 export function stateOf(pid) {
+  notOnWindows('stateOf')
   if (HAS_PROC) {
     try {
       return statFields(pid)[0][0]
@@ -97,6 +116,7 @@ export const isZombie = (pid) => stateOf(pid) === 'Z'
 
 /** { state, ppid, pgid, sid } of `pid`, or null when it cannot be read (gone). */
 export function procState(pid) {
+  notOnWindows('procState')
   if (HAS_PROC) {
     try {
       const [state, ppid, pgid, sid] = statFields(pid)
@@ -114,6 +134,7 @@ export function procState(pid) {
 
 /** Live processes of session `sid` (by session id, not process group: a terminal's jobs). */
 export function sessionMembers(sid) {
+  notOnWindows('sessionMembers')
   if (HAS_PROC) {
     const out = []
     for (const name of readdirSync('/proc')) {
@@ -145,6 +166,7 @@ export function sessionMembers(sid) {
  * every marked process should check with a probe that it can see one.
  */
 export function environMarked(marker) {
+  notOnWindows('environMarked')
   const found = []
   if (HAS_PROC) {
     for (const name of readdirSync('/proc')) {
@@ -173,6 +195,7 @@ export function environMarked(marker) {
 
 /** Targets of `pid`'s numbered descriptors (paths, `pipe:[…]`, …; '' where unreadable). */
 export function fdTargets(pid) {
+  notOnWindows('fdTargets')
   if (HAS_PROC) {
     return readdirSync(`/proc/${pid}/fd`).map((fd) => {
       try {
@@ -202,12 +225,14 @@ export function fdTargets(pid) {
 
 /** Open descriptors of this process. */
 export function fdCount() {
+  notOnWindows('fdCount')
   // Both lists include the descriptor that reads them; callers compare counts taken alike.
   return readdirSync(HAS_PROC ? '/proc/self/fd' : '/dev/fd').length
 }
 
 /** Threads of this process. */
 export function threadCount() {
+  notOnWindows('threadCount')
   if (HAS_PROC) return readdirSync('/proc/self/task').length
   const { args, header } = psThreads(process.pid)
   return lines(ps(args)).length - header
@@ -235,6 +260,7 @@ export function rssMB() {
 export function niceOf(pid) {
   // Field 19 of /proc/<pid>/stat; the command name before it is parenthesised.
   if (HAS_PROC) return Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[16])
-  // getpriority(PRIO_PROCESS, pid): on macOS the process's nice value.
+  // getpriority(PRIO_PROCESS, pid): on macOS the process's nice value. On Windows libuv maps
+  // the priority class to a nice value: idle 19, below normal 10, normal 0 (os.getPriority).
   return getPriority(pid)
 }

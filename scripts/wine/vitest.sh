@@ -21,8 +21,12 @@ esac
 [ -f "$WIN_NODE" ] && [ -f "$WIN_BUN" ] || { echo "run scripts/wine/setup.sh first" >&2; exit 1; }
 bash scripts/wine/win32-natives.sh || exit 1
 
+# The fixture runners run on Windows node.exe under both runtimes (helpers.mjs NODE): under
+# Bun the tests would look `node` up in the Windows PATH, which has none. Z: is Wine's /.
+test_node="Z:${WIN_NODE//\//\\}"
+
 start=$SECONDS
-EXPECT_RUNTIME=$runtime bash scripts/wine/run.sh -- "${cmd[@]}"
+EXPECT_RUNTIME=$runtime TEST_NODE=$test_node bash scripts/wine/run.sh -- "${cmd[@]}"
 rc=$?
 echo "wine vitest ($runtime): exit $rc after $((SECONDS - start))s"
 
