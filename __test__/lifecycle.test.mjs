@@ -1,7 +1,11 @@
 // Lifecycle events: each kind, their order per id (with the statuses and messages of that id),
 // never repeated, for agent sessions and terminals, through onLifecycle(cb) and onLifecycle(id, cb).
 import { describe, it, expect } from 'vitest'
-import { makeManager, collect, waitFor, script, started, stopped, ev, untilExited } from './helpers.mjs'
+import { makeManager, collect, waitFor, script, started, stopped, ev, untilExited, WIN, NODE } from './helpers.mjs'
+
+// Windows has no signals: every stop step terminates the child's Job Object, and events say
+// so (`signal: 'terminate-job'`, `target: 'job'`); a process ended that way exits with code 1.
+const TERMINATE_JOB = { signal: 'terminate-job', target: 'job' }
 
 /** Every lifecycle event of `m` (all ids), with awaitable conditions. */
 function events(m) {
@@ -70,9 +74,9 @@ describe('lifecycle events of agent sessions', () => {
     await lc.untilKind('r', 'removed')
     expect(lc.kinds('r')).toEqual(['spawning', 'spawned', 'ready', 'stopping', 'signal', 'exited', 'removed'])
     const sig = lc.of('r').find((e) => e.kind === 'signal')
-    expect(sig).toMatchObject({ signal: 'SIGTERM', target: 'group', why: 'remove' })
-    // The fake runner's SIGTERM handler exits with 143.
-    expect(lc.of('r').find((e) => e.kind === 'exited')).toMatchObject({ reason: 'remove', exitCode: 143 })
+    expect(sig).toMatchObject({ ...(WIN ? TERMINATE_JOB : { signal: 'SIGTERM', target: 'group' }), why: 'remove' })
+    // The fake runner's SIGTERM handler exits with 143; on Windows the job is terminated (1).
+    expect(lc.of('r').find((e) => e.kind === 'exited')).toMatchObject({ reason: 'remove', exitCode: WIN ? 1 : 143, signal: null })
     expect(own).toEqual(lc.kinds('r'))
   })
 
@@ -84,6 +88,12 @@ describe('lifecycle events of agent sessions', () => {
     m.stopSession('k')
     await lc.untilKind('k', 'exited')
     const sigs = lc.of('k').filter((e) => e.kind === 'signal').map((e) => [e.signal, e.why])
+    if (WIN) {
+      // The first step already ends the whole job: there is nothing left for a kill grace.
+      expect(sigs).toEqual([['terminate-job', 'stop grace elapsed']])
+      expect(lc.of('k').at(-1)).toMatchObject({ kind: 'exited', exitCode: 1, signal: null, reason: 'stop' })
+      return
+    }
     expect(sigs).toEqual([['SIGTERM', 'stop grace elapsed'], ['SIGKILL', 'kill grace elapsed']])
     expect(lc.of('k').at(-1)).toMatchObject({ kind: 'exited', signal: 'SIGKILL', reason: 'stop' })
   })
@@ -137,10 +147,15 @@ describe('lifecycle events of agent sessions', () => {
 })
 
 describe('lifecycle events of terminals', () => {
-  it('spawning → spawned → stopping(stop) → signal SIGHUP to the session → exited → removed', async () => {
+  const title = WIN
+    ? 'spawning → spawned → stopping(stop) → signal terminate-job to the job → exited → removed'
+    : 'spawning → spawned → stopping(stop) → signal SIGHUP to the session → exited → removed'
+  it(title, async () => {
     const m = makeManager({ cleanupGraceMs: 200 })
     const lc = events(m)
-    const t = m.openTerminal('t1', { command: '/bin/sh', args: ['-c', 'sleep 30'] })
+    // Windows has no sh or sleep: an idling Node is the terminal's program there.
+    const program = WIN ? { command: NODE, args: ['-e', 'setInterval(() => {}, 1e9)'] } : { command: '/bin/sh', args: ['-c', 'sleep 30'] }
+    const t = m.openTerminal('t1', program)
     await lc.untilKind('t1', 'spawned')
     // kill() alone: close() would ask again, and a second request sends SIGHUP again.
     t.kill()
@@ -149,6 +164,11 @@ describe('lifecycle events of terminals', () => {
     const [spawned, stopping, signal, exited] = lc.of('t1').slice(1)
     expect(spawned.pid).toBe(t.pid)
     expect(stopping.reason).toBe('stop')
+    if (WIN) {
+      expect(signal).toMatchObject({ ...TERMINATE_JOB, why: 'stop', source: 'terminal' })
+      expect(exited).toMatchObject({ exitCode: 1, signal: null, reason: 'stop' })
+      return
+    }
     expect(signal).toMatchObject({ signal: 'SIGHUP', target: 'session', why: 'stop', source: 'terminal' })
     expect(exited).toMatchObject({ signal: 'SIGHUP', reason: 'stop' })
   })

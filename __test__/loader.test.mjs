@@ -21,6 +21,12 @@ const ARM_GLIBC_MAPS = 'ffff8a000000-ffff8a190000 r-xp 00000000 08:01 99 /usr/li
 
 describe('libc detection (loader.js)', () => {
   it('reads this process: agrees with the glibc version the engine itself reports', () => {
+    if (process.platform === 'win32') {
+      // Windows: no libc to detect; the package is the mingw (gnu) build of the CPU.
+      expect(loader.detectLibc()).toBeNull()
+      expect(loader.platformName()).toBe(`win32-${process.arch}-gnu`)
+      return
+    }
     // Node and glibc Bun report glibcVersionRuntime exactly when they run on glibc.
     const runtime = process.report.getReport().header.glibcVersionRuntime
     const libc = runtime ? 'glibc' : 'musl'

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createRequire } from 'node:module'
+import { pathToFileURL } from 'node:url'
 import { HERE, NODE } from './helpers.mjs'
 
 const require = createRequire(import.meta.url)
@@ -18,7 +19,8 @@ describe('package entry points', () => {
       const script = join(dir, 'entry.mjs')
       writeFileSync(
         script,
-        `import esmDefault, { SidecarManager as Esm } from ${JSON.stringify(join(HERE, '..', 'index.mjs'))}
+        // A file: URL, not a path: ESM on Windows refuses a drive letter as a URL scheme.
+        `import esmDefault, { SidecarManager as Esm } from ${JSON.stringify(pathToFileURL(join(HERE, '..', 'index.mjs')).href)}
 import { createRequire } from 'node:module'
 const cjs = createRequire(import.meta.url)(${JSON.stringify(join(HERE, '..', 'index.js'))})
 console.log(JSON.stringify({ named: Esm === cjs.SidecarManager, default: esmDefault === cjs.SidecarManager, name: Esm.name }))

@@ -3,7 +3,7 @@ import { describe, it, expect } from 'vitest'
 import { mkdtempSync, mkdirSync, writeFileSync, chmodSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { makeManager, collect, recordedPids, isAlive, waitFor, untilExited, script, started, stopped, ev, NODE, FAKE_CLAUDE } from './helpers.mjs'
+import { makeManager, collect, recordedPids, isAlive, waitFor, untilExited, script, started, stopped, ev, NODE, FAKE_CLAUDE, WIN } from './helpers.mjs'
 import { rssMB } from './proc.mjs'
 
 const turn = (sid, extra = []) => [started(sid), ...extra, stopped(sid)]
@@ -123,11 +123,22 @@ describe('runners and runtimes that cannot work', () => {
     await cp.until((r) => r.statuses.length === 1, 'exit')
   })
 
-  it('a runtime that is not executable is a spawn failure with the OS error', () => {
+  it('a runtime that is not executable is a spawn failure with the OS error', async () => {
     const notExec = join(mkdtempSync(join(tmpdir(), 'sidecar-rt-')), 'node')
     writeFileSync(notExec, 'not a program')
     const m = makeManager({ runtime: notExec })
     const r = m.startSession('x', 'claude', 'hi')
+    if (WIN) {
+      // Windows has no execute bit to check beforehand: the file exists, so the session
+      // starts, and CreateProcess's own error (ERROR_BAD_EXE_FORMAT, 193) arrives as status
+      // `error` (README, "startSession does not wait for fork/exec").
+      expect(r).toEqual({ ok: true })
+      const c = collect(m, 'x')
+      await c.untilStatus('error')
+      expect(c.statuses).toEqual([['error', expect.stringMatching(/^Failed to spawn runner .*\(os error 193\)$/)]])
+      expect(m.getSession('x')).toMatchObject({ pid: 0, signal: null })
+      return
+    }
     expect(r).toMatchObject({ ok: false, code: 'ERR_SPAWN_FAILED', error: expect.stringMatching(/Permission denied/) })
   })
 })
