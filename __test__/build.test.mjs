@@ -4,20 +4,35 @@ import { describe, it, expect } from 'vitest'
 import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, existsSync, utimesSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { makeManager, collect, waitFor, script, started, stopped, FIXTURES } from './helpers.mjs'
+import { pathToFileURL } from 'node:url'
+import { makeManager, collect, waitFor, script, started, stopped, FIXTURES, NODE, WIN } from './helpers.mjs'
 
 /** A runner root with no runner yet, and a build script that makes the codex runner. */
 function project({ fail = false, sleepMs = 0 } = {}) {
   const root = mkdtempSync(join(tmpdir(), 'sidecar-build-'))
   const count = join(root, 'builds')
   const runner = join(root, 'sidecar', 'dist', 'codex-runner.mjs')
-  const body = `import ${JSON.stringify(join(FIXTURES, "fake-runner.mjs"))}`
+  const builds = () => (existsSync(count) ? readFileSync(count, 'utf8').split('\n').filter(Boolean).length : 0)
+  // A file: URL: ESM on Windows refuses a drive letter as a URL scheme.
+  const body = `import ${JSON.stringify(pathToFileURL(join(FIXTURES, 'fake-runner.mjs')).href)}`
+  if (WIN) {
+    // Windows has no sh: the same build as a Node script (count, wait, fail or write the runner).
+    const js = `const fs = require('node:fs')
+fs.appendFileSync(${JSON.stringify(count)}, 'run\\n')
+setTimeout(() => {
+  if (${fail}) { console.error('compiling...'); console.error('error TS2304: cannot find name x'); process.exit(2) }
+  fs.mkdirSync(${JSON.stringify(join(root, 'sidecar', 'dist'))}, { recursive: true })
+  fs.writeFileSync(${JSON.stringify(runner)}, ${JSON.stringify(body)})
+  console.log('built')
+}, ${sleepMs})`
+    return { root, runner, builds, command: [NODE, '-e', js] }
+  }
   const sh = [
     `echo run >> ${JSON.stringify(count)}`,
     sleepMs ? `sleep ${sleepMs / 1000}` : ':',
     fail ? `echo "compiling..." >&2; echo "error TS2304: cannot find name x" >&2; exit 2` : `mkdir -p ${JSON.stringify(join(root, 'sidecar', 'dist'))} && printf '%s' ${JSON.stringify(body)} > ${JSON.stringify(runner)} && echo built`,
   ].join('; ')
-  return { root, runner, builds: () => (existsSync(count) ? readFileSync(count, 'utf8').split('\n').filter(Boolean).length : 0), command: ['/bin/sh', '-c', sh] }
+  return { root, runner, builds, command: ['/bin/sh', '-c', sh] }
 }
 
 function lifecycle(m) {
