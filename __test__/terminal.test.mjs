@@ -1,18 +1,38 @@
 // Terminal sessions through the public API, on Node and on Bun (the same file runs on both).
 import { describe, it, expect, afterEach } from 'vitest'
-import { makeManager, collect, script, started, stopped, waitFor, isAlive, sessionMembers } from './helpers.mjs'
+import { makeManager, collect, script, started, stopped, waitFor, isAlive, sessionMembers, NODE, WIN } from './helpers.mjs'
 import { fdTargets, fdCount, threadCount } from './proc.mjs'
+
+// Tests skipped on Windows, each for the reason next to it. Most terminal tests here drive
+// POSIX shells (sh, bash, cat, stty) and check exact bytes; on Windows ConPTY re-renders a
+// program's output as VT sequences, and under Wine 8 programs in a pseudo console print
+// nothing without a launcher (scripts/wine/conpty-launcher.c). __test__/windows.test.mjs
+// covers ConPTY output, input and exit on Windows.
+const UNIX_ONLY = WIN
+/** Ended by its kill/close/dispose: a signal on Unix; on Windows the job is terminated (exit 1). */
+const ended = (signal) => (WIN ? { exitCode: 1, signal: null } : { exitCode: null, signal })
+/** A program that idles until it is ended: `sh` printing `word` first, or on Windows (no sh) Node. */
+const idling = (word) => (WIN ? { command: NODE, args: ['-e', 'setInterval(() => {}, 1e9)'] } : sh(`echo ${word}; exec sleep 60`))
+/** Resolves once an `idling(word)` program runs: its word printed (Unix), its pid known (Windows). */
+const running = (r, word) => (WIN ? waitFor(() => r.t.pid > 0, `${word}: pid`) : r.until((t) => t.includes(word), word))
 
 /** Session ids of terminals opened by the current test: none may have a process left after it. */
 const sessions = new Set()
+
+/**
+ * Live processes of a terminal's session. Windows has no sessions and no process list to read
+ * (no /proc or ps; tasklist prints nothing under Wine 8): there, the terminal's own program,
+ * whose children the product ends with its Job Object.
+ */
+const leftOf = (sid) => (WIN ? [sid].filter(isAlive) : sessionMembers(sid))
 
 afterEach(async () => {
   const left = []
   for (const sid of sessions) {
     try {
-      await waitFor(() => sessionMembers(sid).length === 0, `session ${sid} gone`, 5_000)
+      await waitFor(() => leftOf(sid).length === 0, `session ${sid} gone`, 5_000)
     } catch {
-      for (const pid of sessionMembers(sid)) {
+      for (const pid of leftOf(sid)) {
         left.push(pid)
         try {
           process.kill(pid, 'SIGKILL')
@@ -40,10 +60,13 @@ function open(m, id, options) {
   return rec
 }
 
-const sh = (cmd, extra = {}) => ({ command: '/bin/sh', args: ['-c', cmd], ...extra })
+function sh(cmd, extra = {}) {
+  return { command: '/bin/sh', args: ['-c', cmd], ...extra }
+}
 
 describe('terminals: exit after drain', () => {
-  it('reports the exact code after the last output', async () => {
+  // Skipped on Windows: sh script; exact output bytes (ConPTY re-renders them).
+  it.skipIf(UNIX_ONLY)('reports the exact code after the last output', async () => {
     const m = makeManager()
     const r = open(m, 't', sh('printf "out put"; exit 3'))
     expect(await r.exited).toEqual({ exitCode: 3, signal: null })
@@ -51,13 +74,15 @@ describe('terminals: exit after drain', () => {
     expect(r.dataAfterExit).toBe(0)
   })
 
-  it('reports a signal death by name with exitCode null', async () => {
+  // Skipped on Windows: POSIX signals.
+  it.skipIf(UNIX_ONLY)('reports a signal death by name with exitCode null', async () => {
     const m = makeManager()
     const r = open(m, 't', sh('kill -9 $$'))
     expect(await r.exited).toEqual({ exitCode: null, signal: 'SIGKILL' })
   })
 
-  it('delivers what a background job still holding the tty writes after the leader exited', async () => {
+  // Skipped on Windows: sh script, process groups and SIGHUP.
+  it.skipIf(UNIX_ONLY)('delivers what a background job still holding the tty writes after the leader exited', async () => {
     const m = makeManager()
     const r = open(m, 't', sh("trap '' HUP; (sleep 0.3; printf late) & printf early; exit 0"))
     expect(await r.exited).toEqual({ exitCode: 0, signal: null })
@@ -66,21 +91,22 @@ describe('terminals: exit after drain', () => {
 
   it('close() resolves with the exit, idempotently, and onExit after exit is still called', async () => {
     const m = makeManager()
-    const r = open(m, 't', sh('echo ready; exec sleep 60'))
-    await r.until((t) => t.includes('ready'), 'ready')
+    const r = open(m, 't', idling('ready'))
+    await running(r, 'ready')
     const a = r.t.close()
     expect(r.t.close()).toBe(a)
-    expect(await a).toEqual({ exitCode: null, signal: 'SIGHUP' })
+    expect(await a).toEqual(ended('SIGHUP'))
     const late = await new Promise((resolve) => r.t.onExit(resolve))
-    expect(late).toEqual({ exitCode: null, signal: 'SIGHUP' })
+    expect(late).toEqual(ended('SIGHUP'))
     expect(r.t.write('x')).toBe(false)
     r.t.resize(10, 10) // a no-op after exit
-    expect(r.t.info()).toMatchObject({ alive: false, exitCode: null, signal: 'SIGHUP' })
+    expect(r.t.info()).toMatchObject({ alive: false, ...ended('SIGHUP') })
   })
 })
 
 describe('terminals: the PTY and its environment', () => {
-  it('sets TERM, removes COLUMNS/LINES, applies env over the host and runs in cwd', async () => {
+  // Skipped on Windows: sh, tty and stty: /dev/pts.
+  it.skipIf(UNIX_ONLY)('sets TERM, removes COLUMNS/LINES, applies env over the host and runs in cwd', async () => {
     const m = makeManager()
     process.env.COLUMNS = '5'
     process.env.SIDECAR_TERM_DROP = 'x'
@@ -97,7 +123,8 @@ describe('terminals: the PTY and its environment', () => {
     expect(r.text).toContain('T=xterm-256color C= L= A=1 D= P=/usr')
   })
 
-  it('encoding null gives Uint8Arrays', async () => {
+  // Skipped on Windows: sh script; exact output bytes (ConPTY re-renders them).
+  it.skipIf(UNIX_ONLY)('encoding null gives Uint8Arrays', async () => {
     const m = makeManager()
     const r = open(m, 't', sh("printf '\\001\\002\\377'", { encoding: null }))
     await r.exited
@@ -105,7 +132,8 @@ describe('terminals: the PTY and its environment', () => {
     expect([...Buffer.concat(r.chunks.map((c) => Buffer.from(c)))]).toEqual([1, 2, 255])
   })
 
-  it('a character written one byte at a time arrives whole; invalid bytes become U+FFFD', async () => {
+  // Skipped on Windows: sh script; exact output bytes (ConPTY re-renders them).
+  it.skipIf(UNIX_ONLY)('a character written one byte at a time arrives whole; invalid bytes become U+FFFD', async () => {
     const m = makeManager()
     const r = open(m, 't', sh("printf '\\342'; sleep 0.1; printf '\\202'; sleep 0.1; printf '\\254 \\377!'"))
     await r.exited
@@ -113,7 +141,8 @@ describe('terminals: the PTY and its environment', () => {
     expect(r.text).toBe(new TextDecoder().decode(Buffer.from([0xe2, 0x82, 0xac, 0x20, 0xff, 0x21])))
   })
 
-  it('the master is not inherited by an agent runner started afterwards', async () => {
+  // Skipped on Windows: descriptors of another process: /proc.
+  it.skipIf(UNIX_ONLY)('the master is not inherited by an agent runner started afterwards', async () => {
     const m = makeManager()
     const r = open(m, 't', sh('echo ready; exec sleep 60'))
     await r.until((t) => t.includes('ready'), 'ready')
@@ -131,7 +160,8 @@ describe('terminals: the PTY and its environment', () => {
 })
 
 describe('terminals: input, resize, interrupt', () => {
-  it('echoes a keystroke through cat without waiting for a batch', async () => {
+  // Skipped on Windows: cat; foreground is null on Windows.
+  it.skipIf(UNIX_ONLY)('echoes a keystroke through cat without waiting for a batch', async () => {
     const m = makeManager()
     const r = open(m, 't', { command: 'cat' })
     await waitFor(() => r.t.info().foreground === 'cat', 'cat in the foreground')
@@ -142,7 +172,8 @@ describe('terminals: input, resize, interrupt', () => {
     expect(await r.exited).toEqual({ exitCode: 0, signal: null })
   })
 
-  it('resize is seen by stty and raises SIGWINCH', async () => {
+  // Skipped on Windows: POSIX signals (SIGWINCH) and stty; resize is E_NOTIMPL under Wine 8.
+  it.skipIf(UNIX_ONLY)('resize is seen by stty and raises SIGWINCH', async () => {
     const m = makeManager()
     const r = open(m, 't', sh("trap 'stty size' WINCH; echo ready; while :; do sleep 0.05; done"))
     await r.until((t) => t.includes('ready'), 'ready')
@@ -155,7 +186,8 @@ describe('terminals: input, resize, interrupt', () => {
     await r.exited
   })
 
-  it('Ctrl-C interrupts sleep in an interactive bash, which goes on', async () => {
+  // Skipped on Windows: bash; foreground is null on Windows.
+  it.skipIf(UNIX_ONLY)('Ctrl-C interrupts sleep in an interactive bash, which goes on', async () => {
     const m = makeManager()
     const r = open(m, 't', { command: 'bash', args: ['--norc', '--noprofile', '-i'], env: { PS1: '$ ' } })
     r.t.write('sleep 100\n')
@@ -169,7 +201,8 @@ describe('terminals: input, resize, interrupt', () => {
 })
 
 describe('terminals: kill reaches the whole session', () => {
-  it('kill() ends a background job in its own group that ignores SIGHUP', async () => {
+  // Skipped on Windows: bash, process groups, SIGHUP; session members through /proc.
+  it.skipIf(UNIX_ONLY)('kill() ends a background job in its own group that ignores SIGHUP', async () => {
     const m = makeManager()
     const r = open(m, 't', { command: 'bash', args: ['--norc', '--noprofile', '-i'], env: { PS1: '$ ' } })
     r.t.write("(trap '' HUP; exec sleep 1000) & echo job=$!x\n")
@@ -185,22 +218,24 @@ describe('terminals: kill reaches the whole session', () => {
 
   it('dispose() ends every terminal and describe() lists them until then', async () => {
     const m = makeManager()
-    const a = open(m, 'a', sh("trap '' HUP; echo up; exec sleep 1000"))
-    const b = open(m, 'b', sh('echo up; exec sleep 1000'))
-    await a.until((t) => t.includes('up'), 'a up')
-    await b.until((t) => t.includes('up'), 'b up')
+    // Windows: no SIGHUP to ignore; both idle in Node and both jobs are terminated.
+    const a = open(m, 'a', WIN ? idling('up') : sh("trap '' HUP; echo up; exec sleep 1000"))
+    const b = open(m, 'b', WIN ? idling('up') : sh('echo up; exec sleep 1000'))
+    await running(a, 'up')
+    await running(b, 'up')
     expect(m.getTerminal('a')).toBe(a.t)
     expect(m.describe().terminals.map((t) => [t.id, t.alive])).toEqual([['a', true], ['b', true]])
     await m.dispose()
-    expect(a.exit).toEqual({ exitCode: null, signal: 'SIGKILL' })
-    expect(b.exit).toEqual({ exitCode: null, signal: 'SIGHUP' })
+    expect(a.exit).toEqual(ended('SIGKILL'))
+    expect(b.exit).toEqual(ended('SIGHUP'))
     expect(m.getTerminal('a')).toBe(null)
     expect(() => m.openTerminal('c', {})).toThrow(expect.objectContaining({ code: 'ERR_DISPOSED' }))
   })
 })
 
 describe('terminals: flow', () => {
-  it('a deliberately slow consumer gets a flood complete and in order, with bounded read-ahead', async () => {
+  // Skipped on Windows: sh pipeline; exact output bytes (ConPTY re-renders them).
+  it.skipIf(UNIX_ONLY)('a deliberately slow consumer gets a flood complete and in order, with bounded read-ahead', async () => {
     const m = makeManager({ maxPendingBytes: 1 << 20, maxLineBytes: 1 << 20 })
     const t = m.openTerminal('t', sh('head -c 6000000 /dev/zero | base64 -w0; printf END', { encoding: null }))
     let got = 0
@@ -222,7 +257,8 @@ describe('terminals: flow', () => {
     expect(maxAhead).toBeLessThanOrEqual((1 << 20) + 64 * 1024)
   })
 
-  it('pause() stops reading (the program blocks) and resume() goes on', async () => {
+  // Skipped on Windows: sh script.
+  it.skipIf(UNIX_ONLY)('pause() stops reading (the program blocks) and resume() goes on', async () => {
     const m = makeManager()
     const r = open(m, 't', sh('echo first; sleep 0.2; head -c 300000 /dev/zero | base64 -w0; echo; echo last'))
     await r.until((t) => t.includes('first'), 'first')
@@ -237,14 +273,16 @@ describe('terminals: flow', () => {
     expect(r.text).toContain('last')
   })
 
-  it('idle after idleMs without output, active on the next, never repeated', async () => {
+  // Skipped on Windows: sh script.
+  it.skipIf(UNIX_ONLY)('idle after idleMs without output, active on the next, never repeated', async () => {
     const m = makeManager()
     const r = open(m, 't', sh('printf a; sleep 0.5; printf b; sleep 0.5', { idleMs: 150 }))
     await r.exited
     expect(r.states).toEqual(['idle', 'active', 'idle'])
   })
 
-  it('scrollback holds the latest output from a character boundary', async () => {
+  // Skipped on Windows: sh script; exact output bytes (ConPTY re-renders them).
+  it.skipIf(UNIX_ONLY)('scrollback holds the latest output from a character boundary', async () => {
     const m = makeManager()
     const r = open(m, 't', sh('printf "0123456789€x"', { scrollbackBytes: 5 }))
     await r.exited
@@ -275,17 +313,20 @@ describe('terminals: refusals', () => {
 
   it('an id in use by a live terminal is refused; the same object comes back from getTerminal', async () => {
     const m = makeManager()
-    const r = open(m, 't', sh('echo up; exec sleep 60'))
+    const r = open(m, 't', idling('up'))
     expect(() => m.openTerminal('t', sh('true'))).toThrow(expect.objectContaining({ code: 'ERR_TERMINAL_EXISTS' }))
     expect(m.getTerminal('t')).toBe(r.t)
     expect(m.getTerminal('nope')).toBe(null)
     expect(r.t.write(42)).toBe(false)
     expect(() => r.t.kill('SIGNOPE')).toThrow(TypeError)
+    // Windows accepts only SIGTERM, SIGHUP and SIGKILL, each terminating the job.
+    if (WIN) expect(() => r.t.kill('SIGINT')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }))
     r.t.kill('SIGTERM')
-    expect(await r.exited).toEqual({ exitCode: null, signal: 'SIGTERM' })
+    expect(await r.exited).toEqual(ended('SIGTERM'))
   })
 
-  it('a callback that throws is reported and the others still run', async () => {
+  // Skipped on Windows: sh script; exact output bytes (ConPTY re-renders them).
+  it.skipIf(UNIX_ONLY)('a callback that throws is reported and the others still run', async () => {
     const m = makeManager()
     const t = m.openTerminal('t', sh('printf hi'))
     const seen = []
@@ -307,7 +348,8 @@ describe('terminals: refusals', () => {
 })
 
 describe('terminals: scale', () => {
-  it('200 open terminals: no thread per terminal, at most 3 descriptors each, all back after closing', async () => {
+  // Skipped on Windows: descriptor and thread counts: /proc or ps.
+  it.skipIf(UNIX_ONLY)('200 open terminals: no thread per terminal, at most 3 descriptors each, all back after closing', async () => {
     const m = makeManager()
     // Warm up: the runtime's threads and the spawner exist before the baseline is taken.
     const warm = m.openTerminal('warm', sh('exit 0'))
@@ -329,7 +371,8 @@ describe('terminals: scale', () => {
 })
 
 describe('examples/terminal.mjs', () => {
-  it('runs a shell in the current terminal, detaches, re-attaches with the scrollback, ends with the shell', async () => {
+  // Skipped on Windows: runs /bin/sh as the inner shell.
+  it.skipIf(UNIX_ONLY)('runs a shell in the current terminal, detaches, re-attaches with the scrollback, ends with the shell', async () => {
     // The example itself runs inside one of our terminals, which plays the user's terminal.
     const m = makeManager()
     const r = open(m, 'user', {
