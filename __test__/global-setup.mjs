@@ -6,19 +6,26 @@
 // Windows has no /proc or ps to read another process's environment (and under Wine
 // `Z:\\proc` is the Linux host's /proc, not a list of Windows processes). There the check is
 // by pid instead: every fixture runner records its pid and its children's in a folder for the
-// whole run (SIDECAR_TEST_RUN_PIDS, fixtures/fake-runner.mjs), and after the last file each
-// recorded pid must be gone (`process.kill(pid, 0)`).
+// whole run (SIDECAR_TEST_RUN_PIDS, fixtures/fake-runner.mjs). Each test's teardown checks its
+// runners' pids at once and moves their records to `<folder>.checked` (helpers.mjs); after
+// the last file every record no test checked must name a pid that is gone
+// (`process.kill(pid, 0)`). Checked records are not looked at again: Windows (and Wine, which
+// hands out small pids) reuses pids, so a pid seen dead long ago may name another process now.
 import { randomUUID } from 'node:crypto'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { HAS_PROC, IS_WINDOWS, environMarked } from './proc.mjs'
+import { HAS_PROC, IS_WINDOWS, environMarked, removeFlatDir } from './proc.mjs'
 
 export function setup() {
   process.env.SIDECAR_TEST_MARKER = `sidecar-test-${randomUUID()}`
-  if (IS_WINDOWS) process.env.SIDECAR_TEST_RUN_PIDS = mkdtempSync(join(tmpdir(), 'sidecar-run-pids-'))
+  if (IS_WINDOWS) {
+    const dir = mkdtempSync(join(tmpdir(), 'sidecar-run-pids-'))
+    mkdirSync(`${dir}.checked`)
+    process.env.SIDECAR_TEST_RUN_PIDS = dir
+  }
 }
 
 /** Windows: pids recorded by the fixture runners of the whole run that are still running. */
@@ -43,6 +50,7 @@ function recordedAlive(dir) {
 
 async function teardownWindows() {
   const dir = process.env.SIDECAR_TEST_RUN_PIDS
+  const checked = recordedAlive(`${dir}.checked`).recorded
   let { recorded, left } = recordedAlive(dir)
   for (let i = 0; i < 50 && left.length; i++) {
     await new Promise((r) => setTimeout(r, 100))
@@ -53,16 +61,17 @@ async function teardownWindows() {
       process.kill(pid, 'SIGKILL')
     } catch {}
   }
-  rmSync(dir, { recursive: true, force: true })
+  removeFlatDir(dir)
+  removeFlatDir(`${dir}.checked`)
   if (left.length) throw new Error(`orphan check (win32, by recorded pid): ${left.length} process(es) outlived the suite: ${JSON.stringify(left)}`)
-  if (recorded === 0) {
+  if (recorded + checked === 0) {
     console.log('orphan check on win32: no fixture runner ran in these files, so no pid was recorded to check')
     return
   }
   console.log(
     `orphan check on win32: by pid, not by environment marker (no /proc or ps on Windows): ` +
-      `all ${recorded} pids recorded by the fixture runners (runners, grandchildren, forks) are gone; ` +
-      `terminal programs record none and are checked by their own tests`,
+      `${checked} pids recorded by fixture runners were checked gone by their tests' teardown, ` +
+      `and the ${recorded} no teardown checked are gone now; terminal programs record none and are checked by their own tests`,
   )
 }
 

@@ -1,12 +1,12 @@
 // Shared test helpers: manager construction with the fixture runners, event collection with
 // awaitable conditions, and pid bookkeeping so every process a test starts is checked and
 // killed by pid.
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, renameSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createRequire } from 'node:module'
-import { stateOf, IS_WINDOWS } from './proc.mjs'
+import { stateOf, IS_WINDOWS, removeFlatDir } from './proc.mjs'
 
 const require = createRequire(import.meta.url)
 export const { SidecarManager } = require('../index.js')
@@ -94,7 +94,18 @@ export async function teardown() {
       process.kill(pid, 'SIGKILL')
     } catch {}
   }
-  if (pidDir) rmSync(pidDir, { recursive: true, force: true })
+  // Windows' run-wide orphan check (global-setup.mjs) goes by pid: these runners' records
+  // were just checked, so move them aside; only records no test checked are looked at
+  // again at the end, when Wine has long reused their pids.
+  const runDir = process.env.SIDECAR_TEST_RUN_PIDS
+  if (pidDir && runDir) {
+    for (const f of readdirSync(pidDir)) {
+      try {
+        renameSync(join(runDir, f), join(`${runDir}.checked`, f))
+      } catch {}
+    }
+  }
+  if (pidDir) removeFlatDir(pidDir)
   pidDir = null
   delete process.env.FAKE_PID_DIR
   return survivors

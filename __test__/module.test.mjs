@@ -1,11 +1,12 @@
 import { describe, it, expect } from 'vitest'
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createRequire } from 'node:module'
 import { pathToFileURL } from 'node:url'
 import { HERE, NODE } from './helpers.mjs'
+import { removeFlatDir } from './proc.mjs'
 
 const require = createRequire(import.meta.url)
 const { SidecarManager } = require('../index.js')
@@ -29,7 +30,7 @@ console.log(JSON.stringify({ named: Esm === cjs.SidecarManager, default: esmDefa
       const out = JSON.parse(execFileSync(process.execPath, [script], { encoding: 'utf8', timeout: 20_000 }))
       expect(out).toEqual({ named: true, default: true, name: 'SidecarManager' })
     } finally {
-      rmSync(dir, { recursive: true, force: true })
+      removeFlatDir(dir)
     }
   })
 

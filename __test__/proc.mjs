@@ -12,7 +12,7 @@
 // check that branch on Linux, whose procps spells two ps options differently (PS_ENV and
 // psThreads below); nothing else in the branch differs between the two.
 import { execFileSync } from 'node:child_process'
-import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, readlinkSync, rmdirSync, unlinkSync } from 'node:fs'
 import { getPriority } from 'node:os'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
@@ -37,6 +37,19 @@ export const WHY_NO_THREAD_NAMES = HAS_PROC
 export const WHY_NO_FD_THREAD_COUNTS = IS_WINDOWS
   ? 'descriptor and thread counts need /proc or ps; Windows has handles, not descriptors, and neither tool'
   : null
+
+/**
+ * Removes a flat folder of files (the tests' pid and script folders) file by file: Bun 1.4.5
+ * on Wine 8 fails every recursive `rmSync` with EFAULT, even of an empty folder.
+ */
+export function removeFlatDir(dir) {
+  try {
+    for (const f of readdirSync(dir)) unlinkSync(join(dir, f))
+    rmdirSync(dir)
+  } catch (e) {
+    if (e.code !== 'ENOENT') throw e
+  }
+}
 
 function notOnWindows(what) {
   if (IS_WINDOWS) throw new Error(`proc.mjs: ${what} has no Windows implementation (no /proc, no ps)`)
