@@ -63,8 +63,11 @@ export declare class NativeTerminal {
   pid(): number
   /** Queues input; false when the queue is full or the program has exited. */
   write(data: Uint8Array): boolean
-  /** Resizes (sizes checked by the wrapper). */
-  resize(cols: number, rows: number): void
+  /**
+   * Resizes (sizes checked by the wrapper); a size the system refuses answers its code
+   * (`ERR_INVALID_STATE`), which the wrapper throws.
+   */
+  resize(cols: number, rows: number): OpResult
   /** Stops or restarts reading the PTY. */
   setPaused(paused: boolean): void
   /** Signals the whole session (SIGHUP when `signal` is absent), SIGKILL after the grace. */

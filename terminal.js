@@ -135,7 +135,12 @@ class Terminal {
     checkSize('cols', cols)
     checkSize('rows', rows)
     if (this.#exit) return
-    this.#native.resize(cols, rows)
+    const r = this.#native.resize(cols, rows)
+    if (r.ok === false) {
+      const e = r.code === INVALID_ARGUMENT ? new TypeError(r.error) : new Error(r.error)
+      e.code = r.code
+      throw e
+    }
     this.#cols = cols
     this.#rows = rows
   }

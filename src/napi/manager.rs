@@ -66,7 +66,7 @@ pub struct OpResult {
     pub token: Option<f64>,
 }
 
-fn result(r: std::result::Result<(), OpError>) -> OpResult {
+pub(super) fn result(r: std::result::Result<(), OpError>) -> OpResult {
     result_with_token(r.map(|()| None))
 }
 

@@ -7,6 +7,8 @@ use std::sync::Arc;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
+use super::manager::{OpResult, result};
+use crate::error::{ErrorCode, OpError};
 use crate::process::exit_parts;
 use crate::terminal::options::{MAX_TERMINAL_SIZE, TerminalRequest};
 use crate::terminal::{Terminal, TerminalInfo};
@@ -153,18 +155,17 @@ impl NativeTerminal {
         self.inner.write(data.to_vec())
     }
 
-    /// Resizes (sizes checked by the wrapper).
+    /// Resizes (sizes checked by the wrapper); a size the system refuses answers its code
+    /// (`ERR_INVALID_STATE`), which the wrapper throws.
     #[napi(catch_unwind)]
-    pub fn resize(&self, cols: u32, rows: u32) -> Result<()> {
+    pub fn resize(&self, cols: u32, rows: u32) -> OpResult {
         let (Ok(c), Ok(r)) = (u16::try_from(cols), u16::try_from(rows)) else {
-            return Err(Error::new(
-                Status::InvalidArg,
+            return result(Err(OpError::new(
+                ErrorCode::InvalidArgument,
                 format!("cols and rows must be at most {MAX_TERMINAL_SIZE}"),
-            ));
+            )));
         };
-        self.inner
-            .resize(c, r)
-            .map_err(|e| Error::new(Status::InvalidArg, e.message))
+        result(self.inner.resize(c, r))
     }
 
     /// Stops or restarts reading the PTY.
