@@ -2,7 +2,7 @@
 //! into a job of its own, then resumed — so there is no moment in which it could start a
 //! process outside the job — with its stdio on named pipes.
 
-use std::io;
+use std::io::{self, Read};
 use std::os::windows::io::{AsRawHandle, FromRawHandle, OwnedHandle};
 use std::os::windows::process::CommandExt;
 use std::path::Path;
@@ -131,8 +131,12 @@ pub(super) fn resume(pid: u32) -> io::Result<()> {
     Ok(())
 }
 
-/// Fails as `CreateProcess` would for a program that cannot run: no such file, a folder.
+/// Fails as `CreateProcess` would for a program that cannot run — no such file, a folder, a
+/// file that is neither an executable image (`MZ`) nor a batch file (`ERROR_BAD_EXE_FORMAT`)
+/// — so that it is refused before any session exists, as on Unix.
 pub fn check_program(program: &str) -> io::Result<()> {
+    /// `ERROR_BAD_EXE_FORMAT`: "%1 is not a valid Win32 application."
+    const BAD_EXE_FORMAT: i32 = 193;
     let p = Path::new(program);
     if !program.contains(['/', '\\']) {
         // A bare name was not found in PATH when the manager was created.
@@ -140,6 +144,14 @@ pub fn check_program(program: &str) -> io::Result<()> {
     }
     if std::fs::metadata(p)?.is_dir() {
         return Err(io::Error::from(io::ErrorKind::PermissionDenied));
+    }
+    if super::cmdline::is_batch(program) {
+        return Ok(());
+    }
+    let mut magic = [0u8; 2];
+    std::fs::File::open(p)?.read_exact(&mut magic).ok();
+    if &magic != b"MZ" {
+        return Err(io::Error::from_raw_os_error(BAD_EXE_FORMAT));
     }
     Ok(())
 }

@@ -319,6 +319,12 @@ fn programs_that_cannot_run_fail_before_any_process() {
     );
     spec.program = "bare-name".into();
     assert!(spawn(&spec).is_err());
+    let text = std::env::temp_dir().join("sidecar-not-a-program");
+    std::fs::write(&text, "not a program").expect("write");
+    spec.program = text.to_string_lossy().into_owned();
+    let e = spawn(&spec).expect_err("not a program");
+    assert_eq!(e.raw_os_error(), Some(193), "{e}");
+    let _ = std::fs::remove_file(&text);
     assert!(resolve_program("no-such-program-anywhere", Some("C:\\windows")).is_err());
     let cmd = resolve_program("cmd", std::env::var("PATH").ok().as_deref()).expect("cmd");
     assert!(cmd.to_ascii_lowercase().ends_with("cmd.exe"), "{cmd}");
