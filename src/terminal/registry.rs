@@ -57,14 +57,25 @@ impl Terminals {
                 "terminal id must be a non-empty string",
             ));
         }
+        let in_use = |map: &IndexMap<String, Arc<Terminal>>| {
+            map.get(id).is_some_and(|t| !t.has_exited())
+        };
+        let exists = || {
+            OpError::new(
+                ErrorCode::TerminalExists,
+                format!("Terminal {id} already exists"),
+            )
+        };
+        // An id in use is the answer whatever the options say (they are resolved outside the
+        // lock: that looks at the file system), and again under the lock for a racing open.
+        if in_use(&lock(&self.map)) {
+            return Err(exists());
+        }
         let (spec, term_cfg) = resolve(req, host_env, cfg)?;
         let limits = limits_of(req, cfg)?;
         let mut map = lock(&self.map);
-        if map.get(id).is_some_and(|t| !t.has_exited()) {
-            return Err(OpError::new(
-                ErrorCode::TerminalExists,
-                format!("Terminal {id} already exists"),
-            ));
+        if in_use(&map) {
+            return Err(exists());
         }
         let token = self.next_token.fetch_add(1, Ordering::Relaxed);
         let (cols, rows) = (spec.cols, spec.rows);
