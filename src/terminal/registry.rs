@@ -57,9 +57,8 @@ impl Terminals {
                 "terminal id must be a non-empty string",
             ));
         }
-        let in_use = |map: &IndexMap<String, Arc<Terminal>>| {
-            map.get(id).is_some_and(|t| !t.has_exited())
-        };
+        let in_use =
+            |map: &IndexMap<String, Arc<Terminal>>| map.get(id).is_some_and(|t| !t.has_exited());
         let exists = || {
             OpError::new(
                 ErrorCode::TerminalExists,
