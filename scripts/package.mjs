@@ -110,15 +110,15 @@ mkdirSync(artifacts, { recursive: true })
  * napi-build (build.rs) stops on windows-gnu unless `LIBNODE_PATH` names a folder holding a
  * `libnode.dll` to link against. Nothing is taken from it (napi_* come from the host process at
  * load time, `dyn-symbols`) and the link drops it (the built DLL does not import it; the
- * package check verifies), so an empty DLL built by the target's own mingw gcc does. Made here
- * rather than committed as a binary; returns its folder.
+ * package check verifies), so an empty DLL built by the target's own mingw gcc does: from
+ * scripts/wine/libnode.c, the one the Wine set-up builds too. Made here rather than committed as
+ * a binary; returns its folder.
  */
 function libnodeShim(gcc) {
   const dir = join(root, 'target', 'libnode-shim', gcc)
   if (!existsSync(join(dir, 'libnode.dll'))) {
     mkdirSync(dir, { recursive: true })
-    writeFileSync(join(dir, 'empty.c'), '/* An empty libnode.dll for napi-build: see scripts/package.mjs. */\nvoid sidecar_libnode_shim(void) {}\n')
-    run(gcc, ['-shared', '-o', join(dir, 'libnode.dll'), join(dir, 'empty.c')])
+    run(gcc, ['-shared', '-o', join(dir, 'libnode.dll'), join(root, 'scripts', 'wine', 'libnode.c')])
   }
   return dir
 }
