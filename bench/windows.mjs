@@ -2,6 +2,7 @@
 // Wine: source scripts/wine/env.sh && bash scripts/wine/run.sh "$WIN_NODE" bench/windows.mjs
 //   start   startSession → lifecycle `ready` (its sinceStartMs): spawn suspended, job, resume,
 //           node.exe start, runner's {"type":"ready"}
+//   floor   the same runner started by Node's own child_process.spawn, to its ready line
 //   stop    stopSession → `exited` for a runner that ignores the stop line (stopGraceMs 50):
 //           the grace, TerminateJobObject, exit delivered
 //   host    TerminateProcess of a host with 2 sessions (runner + detached grandchild each) →
@@ -37,6 +38,25 @@ async function start() {
   m.startSession('s', 'claude', 'hi')
   const ms = (await ready).sinceStartMs
   await m.dispose()
+  return ms
+}
+
+/** The floor for `start`: Node's own child_process.spawn of the same runner to its ready line. */
+async function floor() {
+  const t0 = performance.now()
+  const c = spawn(process.execPath, [join(WIN, 'runner.mjs')], { stdio: ['pipe', 'pipe', 'ignore'], windowsHide: true })
+  let seen = ''
+  await new Promise((resolve, reject) => {
+    c.stdout.on('data', (d) => {
+      seen += d
+      if (seen.includes('"ready"')) resolve()
+    })
+    c.on('exit', () => reject(new Error(`runner exited before ready: ${seen}`)))
+  })
+  const ms = performance.now() - t0
+  const exited = once(c, 'exit')
+  c.kill()
+  await exited
   return ms
 }
 
@@ -77,7 +97,7 @@ async function host() {
 }
 
 const rows = []
-for (const [name, fn] of [['startSession → ready', start], ['stop() → exited (stopGraceMs 50)', stop], ['host death → 4 pids gone', host]]) {
+for (const [name, fn] of [['startSession → ready', start], ['floor: child_process.spawn → ready', floor], ['stop() → exited (stopGraceMs 50)', stop], ['host death → 4 pids gone', host]]) {
   const runs = []
   for (let i = 0; i < RUNS; i++) runs.push(await fn())
   rows.push(`${name.padEnd(34)} median ${median(runs).toFixed(1).padStart(7)} ms   runs ${runs.map((x) => x.toFixed(1)).join(', ')}`)
