@@ -14,7 +14,7 @@ import { once } from 'node:events'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { basename, dirname, join, resolve } from 'node:path'
-import { SidecarManager, HERE, waitFor } from './helpers.mjs'
+import { SidecarManager, HERE, waitFor, isAlive as alive } from './helpers.mjs'
 
 const WIN = join(HERE, 'fixtures', 'win')
 const REPO = join(HERE, '..')
@@ -42,14 +42,6 @@ const LAUNCHER = existing(process.env.WIN_CONPTY_LAUNCHER, join(REPO, '.ci-wine/
 const onConsole = (program, args) => (LAUNCHER ? { command: LAUNCHER, args: [program, ...args] } : { command: program, args })
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
-function alive(pid) {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (e) {
-    return e.code === 'EPERM'
-  }
-}
 /** Resolves once none of `pids` is alive; rejects naming the survivors after `ms`. */
 async function allGone(pids, ms = 10_000) {
   const end = Date.now() + ms

@@ -14,7 +14,7 @@ use windows_sys::Win32::System::Threading::{
 
 use super::exit::open_process;
 use super::*;
-use crate::process::spec::{PtySpec, SpawnSpec};
+use crate::process::spec::{PtySpec, SpawnSpec, Spawned};
 use crate::process::stop::{ExitKind, StopStep};
 
 const CHILD_ENV: &str = "SIDECAR_WINDOWS_TEST_CHILD";
@@ -120,6 +120,15 @@ async fn exit_of(pid: i32, child: &mut std::process::Child) -> ExitKind {
     reap(child).expect("reap")
 }
 
+/// A runner (at `nice`) that started a detached grandchild, and the grandchild's pid (read
+/// off a duplicate of the runner's stdout).
+async fn with_grandchild(nice: u8) -> (Spawned, u32) {
+    let s = spawn(&child("grandchild", nice)).expect("spawn");
+    let stdout = s.stdout.try_clone().expect("duplicate stdout");
+    let g = line_with(stdout, "grandchild:").await.parse().expect("pid");
+    (s, g)
+}
+
 /// The first stdout line of `spawned` that starts with `prefix`, without it.
 async fn line_with(stdout: Pipe, prefix: &str) -> String {
     let mut lines = BufReader::new(pipe_reader(stdout).expect("reader")).lines();
@@ -166,11 +175,7 @@ fn exit_codes_are_unsigned_as_windows_and_node_report_them() {
 #[test]
 fn a_detached_grandchild_is_in_the_job_and_ends_with_it() {
     runtime().block_on(async {
-        let mut s = spawn(&child("grandchild", 0)).expect("spawn");
-        let g: u32 = line_with(s.stdout, "grandchild:")
-            .await
-            .parse()
-            .expect("pid");
+        let (mut s, g) = with_grandchild(0).await;
         assert!(running(g), "grandchild runs");
         assert!(s.containment.alive());
         assert!(s.containment.stop(StopStep::Terminate).expect("stop"));
@@ -194,11 +199,7 @@ fn a_detached_grandchild_is_in_the_job_and_ends_with_it() {
 #[test]
 fn closing_the_job_ends_the_whole_tree_as_the_hosts_death_does() {
     runtime().block_on(async {
-        let mut s = spawn(&child("grandchild", 0)).expect("spawn");
-        let g: u32 = line_with(s.stdout, "grandchild:")
-            .await
-            .parse()
-            .expect("pid");
+        let (mut s, g) = with_grandchild(0).await;
         // Release without leftovers closes the job's only handle: what the OS does for
         // every handle of a host that dies.
         s.containment.release(false, Duration::ZERO);
@@ -212,8 +213,7 @@ fn closing_the_job_ends_the_whole_tree_as_the_hosts_death_does() {
 #[test]
 fn resources_and_priority_come_from_the_job() {
     runtime().block_on(async {
-        let mut s = spawn(&child("grandchild", 10)).expect("spawn");
-        let _g = line_with(s.stdout, "grandchild:").await;
+        let (mut s, _g) = with_grandchild(10).await;
         // SAFETY: the child's handle is valid while `s.child` lives.
         let class = unsafe { GetPriorityClass(s.child.as_raw_handle()) };
         assert_eq!(
