@@ -517,6 +517,7 @@ impl Plan {
             env: self.env.clone(),
             cwd: self.cwd.clone(),
             nice: self.nice,
+            confine: None,
         };
         let command = format!("{} {}", spec.program, spec.args.join(" "));
         (process::spawn_async(spec), command)

@@ -289,6 +289,7 @@ async fn spawn(spec: &BuildSpec, handle: &Handle) -> Result<Spawned, BuildError>
         env: spec.env.clone(),
         cwd: spec.cwd.clone(),
         nice: 0,
+        confine: None,
     })
     .await;
     match spawned {

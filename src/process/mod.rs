@@ -21,6 +21,7 @@
 //! (both at once). A new platform is a new folder here that provides the same functions (see
 //! `unix/mod.rs` and `linux/mod.rs`, or `windows/mod.rs`, for the list).
 
+pub mod confine;
 pub mod containment;
 pub mod escalation;
 pub mod names;
@@ -55,6 +56,7 @@ use windows as platform;
 #[cfg(windows)]
 use windows as os;
 
+pub use confine::{Confinement, Network, NetworkSupport, Support};
 pub use containment::{Containment, Target};
 pub use escalation::{Control, Escalation};
 pub use names::{exit_parts, signal_name};

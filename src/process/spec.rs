@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use super::confine::Confinement;
 use super::containment::Containment;
 use super::platform::Pipe;
 
@@ -20,6 +21,8 @@ pub struct SpawnSpec {
     /// Nice steps below the host the runner runs at (the platform's `runnerNice`: a lower priority of the spawner thread); only
     /// [`super::spawn_async`] applies it.
     pub nice: u8,
+    /// What the kernel confines the whole tree to; `None` = not confined.
+    pub confine: Option<Arc<Confinement>>,
 }
 
 /// What to run on a PTY.
@@ -37,6 +40,8 @@ pub struct PtySpec {
     pub cols: u16,
     /// Size in character cells.
     pub rows: u16,
+    /// What the kernel confines the whole tree to; `None` = not confined.
+    pub confine: Option<Arc<Confinement>>,
 }
 
 /// A spawned runner with its pipes (what [`super::spawn_async`] hands back).

@@ -124,6 +124,7 @@ pub fn resolve(
         cwd,
         cols,
         rows,
+        confine: None,
     };
     let term = TerminalConfig {
         utf8: req.utf8,

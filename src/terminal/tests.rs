@@ -42,6 +42,7 @@ fn spec(script: &str) -> PtySpec {
         cwd: std::env::temp_dir(),
         cols: 80,
         rows: 24,
+        confine: None,
     }
 }
 

@@ -28,6 +28,7 @@ pub(crate) fn sh(script: &str) -> SpawnSpec {
         ],
         cwd: Some(std::env::temp_dir()),
         nice: 0,
+        confine: None,
     }
 }
 
@@ -156,6 +157,7 @@ fn spawn_failure_is_the_os_error() {
         env: vec![],
         cwd: None,
         nice: 0,
+        confine: None,
     })
     .err()
     .map(|e| e.kind());

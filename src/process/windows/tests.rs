@@ -80,6 +80,7 @@ fn child(kind: &str, nice: u8) -> SpawnSpec {
         env,
         cwd: None,
         nice,
+        confine: None,
     }
 }
 
@@ -261,6 +262,7 @@ fn a_console_program_exits_with_its_code_after_its_output() {
         cwd: std::env::temp_dir(),
         cols: 80,
         rows: 24,
+        confine: None,
     };
     runtime().block_on(async {
         let s = spawn_pty(&spec).expect("spawn");
