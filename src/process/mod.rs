@@ -26,6 +26,8 @@ pub mod containment;
 pub mod escalation;
 pub mod names;
 pub mod run;
+#[cfg(any(target_os = "macos", test))]
+pub mod seatbelt;
 pub mod spawner;
 pub mod spec;
 pub mod stop;
