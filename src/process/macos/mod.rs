@@ -3,12 +3,18 @@
 //! the watchdog carries host death, and `runnerNice` does nothing here. Every macOS-only
 //! line of the crate is in this folder.
 
+mod confine;
 mod kqueue;
 mod libproc;
 mod priority;
 mod spawn;
 mod watchdog;
 
+#[allow(
+    unused_imports,
+    reason = "wired into spawning by the lead's next commit"
+)]
+pub use confine::{command_prefix as confine_prefix, support as confine_support};
 pub use kqueue::exit_fd;
 pub use libproc::{each_process, process_name, session_members};
 pub use priority::lower_current_thread;
