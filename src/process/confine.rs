@@ -73,8 +73,9 @@ pub struct Support {
     pub deny_paths: bool,
     /// [`Confinement::network`] `None`: what it covers.
     pub network_none: NetworkSupport,
-    /// [`Confinement::network`] `Proxy`: what it covers (TCP at best: the proxy is reached
-    /// over the host's loopback).
+    /// [`Confinement::network`] `Proxy`: what it covers (Linux: TCP at best — Landlock lets
+    /// only the proxy's port be connected, other protocols are not covered; macOS: every
+    /// socket, as Seatbelt allows only the proxy's loopback address and port).
     pub network_proxy: NetworkSupport,
     /// The mechanism, e.g. `"landlock"`, `"seatbelt"`, `"none"`.
     pub mechanism: String,

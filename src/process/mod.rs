@@ -82,6 +82,11 @@ pub fn default_program(var: &dyn Fn(&str) -> Option<String>) -> String {
     platform::default_program(var)
 }
 
+/// What this machine can confine (probed once; see [`confine`]).
+pub fn confine_support() -> Support {
+    os::confine_support()
+}
+
 /// The step for a signal name (`"SIGINT"`) where the platform has signals; `None` for a name
 /// it does not know.
 pub fn parse_signal(name: &str) -> Option<StopStep> {

@@ -266,7 +266,10 @@ mod tests {
         let c = conf(Network::None);
         let as_root = plan(&c, &probe(true, 7, true), 9);
         assert!(!as_root.user_ns && as_root.mount_ns && as_root.net_ns);
-        assert_eq!(as_root.tcp, None, "the namespace covers TCP and keeps loopback");
+        assert_eq!(
+            as_root.tcp, None,
+            "the namespace covers TCP and keeps loopback"
+        );
         let user = plan(&c, &probe(false, 7, true), 9);
         assert!(user.user_ns && user.mount_ns && user.net_ns);
         let plain = Confinement {
@@ -284,12 +287,19 @@ mod tests {
         let p = plan(&conf(Network::None), &probe(false, 7, false), 1);
         assert!(!p.net_ns);
         assert_eq!(p.tcp, Some(None));
-        let proxy = plan(&conf(Network::Proxy { port: 4000 }), &probe(true, 7, true), 1);
+        let proxy = plan(
+            &conf(Network::Proxy { port: 4000 }),
+            &probe(true, 7, true),
+            1,
+        );
         assert!(!proxy.net_ns, "the proxy is on the host's loopback");
         assert_eq!(proxy.tcp, Some(Some(4000)));
         assert!(proxy.scope_abstract_unix && proxy.scope_signals);
         let old = plan(&conf(Network::All), &probe(true, 5, true), 1);
-        assert!(!old.scope_signals && !old.scope_abstract_unix, "scopes need ABI 6");
+        assert!(
+            !old.scope_signals && !old.scope_abstract_unix,
+            "scopes need ABI 6"
+        );
     }
 
     #[test]

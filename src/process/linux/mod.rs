@@ -2,6 +2,7 @@
 //! names and usage, per-thread nice values, and the watchdog's `/proc` session sweep.
 //! Every Linux-only line of the crate is in this folder.
 
+mod confine;
 mod pdeathsig;
 mod pidfd;
 mod pipe;
@@ -9,6 +10,7 @@ mod priority;
 mod procfs;
 mod watchdog;
 
+pub use confine::{prefix as confine_prefix, support as confine_support};
 pub use pdeathsig::{helper as pdeathsig_helper, set_on_exec as set_pdeathsig_on_exec};
 pub use pidfd::exit_fd;
 pub use pipe::grow_pipe;

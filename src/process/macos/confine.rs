@@ -18,7 +18,6 @@ fn sandbox_exec_exists() -> bool {
 /// The argv prefix that runs a program confined to `c` (append the program and its
 /// arguments): see [`seatbelt::command`]. `Unsupported` when this Mac has no
 /// `/usr/bin/sandbox-exec`, so a confined spawn fails rather than running unconfined.
-#[allow(dead_code, reason = "wired into spawning by the lead's next commit")]
 pub fn command_prefix(c: &Confinement) -> io::Result<Vec<String>> {
     if !sandbox_exec_exists() {
         return Err(io::Error::new(
@@ -30,7 +29,6 @@ pub fn command_prefix(c: &Confinement) -> io::Result<Vec<String>> {
 }
 
 /// What this Mac enforces: see [`seatbelt::support`].
-#[allow(dead_code, reason = "wired into spawning by the lead's next commit")]
 pub fn support() -> Support {
     seatbelt::support(sandbox_exec_exists())
 }

@@ -10,10 +10,6 @@ mod priority;
 mod spawn;
 mod watchdog;
 
-#[allow(
-    unused_imports,
-    reason = "wired into spawning by the lead's next commit"
-)]
 pub use confine::{command_prefix as confine_prefix, support as confine_support};
 pub use kqueue::exit_fd;
 pub use libproc::{each_process, process_name, session_members};

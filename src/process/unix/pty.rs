@@ -114,13 +114,24 @@ pub fn spawn_pty(spec: &PtySpec) -> io::Result<PtySpawned> {
             pixel_height: 0,
         })
         .map_err(|e| io::Error::other(format!("openpty: {e}")))?;
-    let mut cmd = match os::pdeathsig_helper() {
-        Some(setpriv) => {
+    let confiner = spec
+        .confine
+        .as_deref()
+        .map(os::confine_prefix)
+        .transpose()?;
+    let mut cmd = match (&confiner, os::pdeathsig_helper()) {
+        (Some(prefix), _) => {
+            let mut c = CommandBuilder::new(&prefix[0]);
+            c.args(&prefix[1..]);
+            c.arg(program.as_str());
+            c
+        }
+        (None, Some(setpriv)) => {
             let mut c = CommandBuilder::new(setpriv);
             c.args(["--pdeathsig", "KILL", "--", program.as_str()]);
             c
         }
-        None => CommandBuilder::new(&program),
+        (None, None) => CommandBuilder::new(&program),
     };
     cmd.args(&spec.args);
     cmd.env_clear();

@@ -26,14 +26,30 @@ use crate::process::stop::StopStep;
 /// Without `setpriv` a `pre_exec` hook sets it instead.
 pub fn spawn(spec: &SpawnSpec) -> io::Result<Spawned> {
     check_program(&spec.program)?;
-    let helper = os::pdeathsig_helper();
-    let mut cmd = match helper {
-        Some(setpriv) => {
+    // A confined child is started by the platform's confiner (which also sets the death
+    // signal on Linux); others by setpriv where there is one.
+    let confiner = spec
+        .confine
+        .as_deref()
+        .map(os::confine_prefix)
+        .transpose()?;
+    let helper = if confiner.is_some() {
+        None
+    } else {
+        os::pdeathsig_helper()
+    };
+    let mut cmd = match (&confiner, helper) {
+        (Some(prefix), _) => {
+            let mut c = Command::new(&prefix[0]);
+            c.args(&prefix[1..]).arg(&spec.program);
+            c
+        }
+        (None, Some(setpriv)) => {
             let mut c = Command::new(setpriv);
             c.args(["--pdeathsig", "KILL", "--", spec.program.as_str()]);
             c
         }
-        None => Command::new(&spec.program),
+        (None, None) => Command::new(&spec.program),
     };
     cmd.args(&spec.args)
         .env_clear()
@@ -50,7 +66,7 @@ pub fn spawn(spec: &SpawnSpec) -> io::Result<Spawned> {
         // host's terminal group does not hit runners behind the manager's back.
         cmd.process_group(0);
     }
-    if helper.is_none() {
+    if confiner.is_none() && helper.is_none() {
         os::set_pdeathsig_on_exec(&mut cmd);
     }
     let mut child = cmd.spawn()?;

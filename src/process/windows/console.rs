@@ -179,6 +179,7 @@ pub fn resolve_program(program: &str, path: Option<&str>) -> io::Result<String> 
 
 /// Spawns `spec` on a new pseudoconsole of its size.
 pub fn spawn_pty(spec: &PtySpec) -> io::Result<PtySpawned> {
+    super::confine::refuse(spec.confine.as_deref())?;
     let path = spec
         .env
         .iter()

@@ -5,6 +5,7 @@
 
 mod clock;
 mod cmdline;
+mod confine;
 mod console;
 mod console_io;
 mod exit;
@@ -16,6 +17,7 @@ mod spawn;
 mod usage;
 
 pub use clock::thread_cpu_us;
+pub use confine::support as confine_support;
 pub use console::{PtyMaster, PtySpawned, default_program, resolve_program, spawn_pty};
 pub use console_io::PtyIo;
 pub use exit::{reap, reap_pid, wait_exit_after, wait_exited};

@@ -35,6 +35,7 @@ const SMALL_BUFFER: u32 = 64 << 10;
 /// `cmd.exe` with the argument escaping hardened after CVE-2024-24576 (arguments it cannot
 /// escape safely are refused with an error, never passed on).
 pub fn spawn(spec: &SpawnSpec) -> io::Result<Spawned> {
+    super::confine::refuse(spec.confine.as_deref())?;
     check_program(&spec.program)?;
     let (stdin, child_stdin) = pipe_pair(Flow::ToChild, SMALL_BUFFER)?;
     let (stdout, child_stdout) = pipe_pair(Flow::FromChild, STDOUT_BUFFER)?;
