@@ -11,6 +11,8 @@ export declare class NativeManager {
   stopSession(sessionId: string): OpResult
   /** Sends a follow-up prompt. */
   writePrompt(sessionId: string, prompt: string): OpResult
+  /** What this machine can enforce of a sandbox (see `SidecarManager.sandboxSupport`). */
+  sandboxSupport(): NativeSandboxSupport
   /** Every session's extended state. */
   listSessions(): Array<NativeSessionInfo>
   /** One session's extended state. */
@@ -149,6 +151,10 @@ export declare const enum LifecycleKind {
   Removed = 'removed',
   /** A limit was crossed (`limit`, `value`, `bound`). */
   Limit = 'limit',
+  /** It runs confined (`mechanism`, `writable`, `network`, …), right after `spawned`. */
+  Sandboxed = 'sandboxed',
+  /** The sandbox proxy refused a host (`host`, `port`). */
+  SandboxDenied = 'sandbox-denied',
 }
 
 /** The names of `limits`. */
@@ -224,6 +230,8 @@ export interface NativeOptions {
   resourceSampleMs?: number
   /** The runner build step, JSON text. */
   runnerBuildJson?: string
+  /** The default sandbox, JSON text of `SandboxOptions` or `false`. */
+  sandboxJson?: string
 }
 
 /** `manager.resources()` before the wrapper shapes it. */
@@ -262,6 +270,22 @@ export interface NativeResources {
   peakRssBytes: number
   /** Sample time, ms since the epoch (0: never sampled). */
   sampledAt: number
+}
+
+/** What this machine can enforce of a sandbox. */
+export interface NativeSandboxSupport {
+  /** Writes confined to the writable paths. */
+  filesystem: boolean
+  /** `denyWrite` inside writable folders and `denyRead`. */
+  denyPaths: boolean
+  /** What `network: "none"` covers. */
+  network: NetworkCoverage
+  /** What `network: { allowedDomains }` covers. */
+  allowedDomains: NetworkCoverage
+  /** `landlock`, `seatbelt` or `none`. */
+  mechanism: string
+  /** What is missing and why, one sentence each. */
+  missing: Array<string>
 }
 
 /** A session's extended state (`getSession`). */
@@ -380,6 +404,21 @@ export interface NativeTerminalOptions {
   idleMs?: number
   /** Limits as JSON text. */
   limitsJson?: string
+  /** Its sandbox, JSON text of `SandboxOptions` or `false` (over the manager's). */
+  sandboxJson?: string
+}
+
+/**
+ * How much of a sandbox's network policy the kernel enforces (`sandboxSupport().network`,
+ * the `sandboxed` event's `networkCoverage`).
+ */
+export declare const enum NetworkCoverage {
+  /** Nothing. */
+  None = 'none',
+  /** TCP connects only (UDP and DNS are not covered). */
+  Tcp = 'tcp',
+  /** Every socket. */
+  Full = 'full',
 }
 
 /** `{ ok, error?, code? }`. */
@@ -392,6 +431,16 @@ export interface OpResult {
   code?: SidecarErrorCode
   /** `startSession` only: the token naming the session in batches. */
   token?: number
+}
+
+/** The `network` of a `sandboxed` event: the policy asked for. */
+export declare const enum SandboxNetwork {
+  /** No restriction. */
+  All = 'all',
+  /** No connection leaves the tree. */
+  None = 'none',
+  /** Only through the proxy, to `allowedDomains`. */
+  AllowedDomains = 'allowed-domains',
 }
 
 /** A session's status (the TypeScript manager's strings). */
@@ -434,6 +483,11 @@ export declare const enum SidecarErrorCode {
   Internal = 'ERR_INTERNAL',
   /** `dispose()` gave up: runners outlived their stop and kill graces. */
   RunnerStuck = 'ERR_RUNNER_STUCK',
+  /**
+   * A sandbox this machine cannot enforce was asked for (the message names what is
+   * missing; `onUnsupported: "warn"` starts it with what can be enforced instead).
+   */
+  SandboxUnsupported = 'ERR_SANDBOX_UNSUPPORTED',
   /**
    * Before 0.2 the constructor's code for a bad option; every malformed input is
    * `ERR_INVALID_ARGUMENT` now. Kept so code comparing with it still type-checks.

@@ -224,7 +224,79 @@ export type LifecycleEvent = LifecycleBase &
     | { kind: 'exited'; exitCode: number | null; signal: string | null; reason: ExitReason }
     | { kind: 'removed' }
     | { kind: 'limit'; limit: LimitName; value: number; bound: number }
+    | ({ kind: 'sandboxed' } & SandboxedEvent)
+    | { kind: 'sandbox-denied'; /** The host the proxy refused (not in `allowedDomains`). */ host: string; port: number }
   )
+
+/** The fields of a `sandboxed` event (sent right after `spawned`): what the kernel enforces for this tree. */
+export interface SandboxedEvent {
+  /** `landlock` (Linux), `seatbelt` (macOS); `none` when nothing could be enforced and `onUnsupported` was `"warn"`. */
+  mechanism: string
+  /** Where the tree may write (resolved: symlinks followed): cwd, additionalDirectories, the private temp folder, the provider's state, allowWrite, devices. */
+  writable: string[]
+  /** Read-only inside writable places (resolved). */
+  denyWrite: string[]
+  /** Unreadable (resolved): a folder shows empty, a file reads as empty. */
+  denyRead: string[]
+  /** The network policy asked for. */
+  network: `${B.SandboxNetwork}`
+  /** How much of it the kernel enforces here: `full` (every socket), `tcp` (TCP connects only; UDP and DNS stay open), `none`. */
+  networkCoverage: SandboxNetworkCoverage
+  /** The proxy the tree's HTTP(S)_PROXY point at (`allowed-domains`), else null. */
+  proxy: string | null
+  /** The private temp folder (TMPDIR, TMP, TEMP); removed with the session or terminal. */
+  tempDir: string
+  /** What was asked for and is not enforced here (only with `onUnsupported: "warn"`), one sentence each. */
+  notEnforced: string[]
+  /** Paths given that do not exist, so no rule was made for them (`"<path> (does not exist)"`). */
+  skipped: string[]
+}
+
+/** How much of a network policy the kernel enforces. */
+export type SandboxNetworkCoverage = `${B.NetworkCoverage}`
+
+/**
+ * A sandbox for a session's or terminal's whole process tree (the runner, the CLI, its tools,
+ * MCP servers, a shell's jobs), enforced by the kernel: nothing in the tree can lift it.
+ * Writable by default: the session's `cwd` and `additionalDirectories`, a private temp folder
+ * (`TMPDIR`/`TMP`/`TEMP`), the provider's own state (`claudeConfigDir`, else `~/.claude` and
+ * `~/.claude.json`; `~/.codex` or `$CODEX_HOME`) and the devices a program needs. Readable:
+ * everything not in `denyRead`. Paths: `"~"` is the host's HOME, relative paths are from the
+ * session's cwd; symlinks are followed, so a link inside cwd that points outside is outside.
+ */
+export interface SandboxOptions {
+  /** Writable besides the defaults (files or folders). */
+  allowWrite?: string[]
+  /** Read-only even inside a writable place (e.g. `".git/hooks"`, `".env"`). Needs a mount namespace (see `sandboxSupport().denyPaths`). */
+  denyWrite?: string[]
+  /** Unreadable and unwritable (e.g. `"~/.ssh"`, `"~/.aws"`). Needs a mount namespace. */
+  denyRead?: string[]
+  /**
+   * `"all"` (default); `"none"`: no connection leaves the tree; `{ allowedDomains }`: only
+   * through the manager's proxy (HTTP_PROXY/HTTPS_PROXY/ALL_PROXY point at it), to these hosts
+   * (`"*.example.com"`: any subdomain, not example.com itself); others get 403 and a
+   * `sandbox-denied` event.
+   */
+  network?: 'all' | 'none' | { allowedDomains: string[] }
+  /** `"error"` (default): refuse a sandbox this machine cannot fully enforce (ERR_SANDBOX_UNSUPPORTED); `"warn"`: start with what can be, and list the rest in the `sandboxed` event's `notEnforced`. */
+  onUnsupported?: 'error' | 'warn'
+}
+
+/** What this machine can enforce (`sandboxSupport()`). */
+export interface SandboxSupport {
+  /** Writes confined to the writable paths (Linux: Landlock; macOS: Seatbelt). */
+  filesystem: boolean
+  /** `denyWrite` and `denyRead` (Linux: needs a mount namespace: root, or user namespaces allowed). */
+  denyPaths: boolean
+  /** What `network: "none"` covers: `full` (a network namespace / Seatbelt: every socket), `tcp` (Landlock: TCP connects only), `none`. */
+  network: SandboxNetworkCoverage
+  /** What `network: { allowedDomains }` covers (`tcp` at best: the kernel lets only the proxy's port be connected). */
+  allowedDomains: SandboxNetworkCoverage
+  /** `landlock`, `seatbelt` or `none`. */
+  mechanism: string
+  /** What is missing here and why, one sentence each. */
+  missing: string[]
+}
 
 /** Every `kind` of LifecycleEvent (the contract's list; the usage check proves the union above has exactly these). */
 export type LifecycleKind = `${B.LifecycleKind}`
@@ -247,6 +319,8 @@ export interface StartSessionOptions {
   resumeSessionId?: string
   /** This session's limits, over the manager's `limits`. */
   limits?: Limits
+  /** This session's sandbox over the manager's (its paths are added to the manager's; `network`/`onUnsupported` replace them); `false`: none. */
+  sandbox?: SandboxOptions | false
 }
 
 /** Constructor options; all optional. A wrong type or a negative/NaN number throws a TypeError naming it. */
@@ -279,6 +353,8 @@ export interface SidecarManagerOptions {
   limits?: Limits
   /** A command that builds the runner scripts before the first session that needs them. */
   runnerBuild?: RunnerBuild
+  /** The default sandbox of every session and terminal (each may set its own, or `false`). Default: none. */
+  sandbox?: SandboxOptions | false
 }
 
 /**
@@ -365,6 +441,8 @@ export interface TerminalOptions {
   idleMs?: number
   /** This terminal's limits, over the manager's `limits`. */
   limits?: Limits
+  /** This terminal's sandbox over the manager's; `false`: none. */
+  sandbox?: SandboxOptions | false
 }
 
 /** Whether a terminal has been quiet for `idleMs`. */
@@ -470,6 +548,8 @@ export declare class SidecarManager {
   onLifecycle(id: string, callback: LifecycleCallback): Disposable
   /** Totals and top consumers from the latest samples (reads memory only: no system call). */
   resources(): ResourceReport
+  /** What this machine can enforce of a sandbox (probed once per process). */
+  sandboxSupport(): SandboxSupport
   /** Samples every session and terminal now, off the JS thread, then resolves with `resources()`. */
   sampleResources(): Promise<ResourceReport>
   /** Stop every session and terminal, wait for all their processes to exit, release everything. Idempotent. */

@@ -97,6 +97,13 @@ function validateOptions(options) {
     if (typeof options.limits !== 'object' || Array.isArray(options.limits)) throw optionError('limits', 'an object', options.limits)
     out.limitsJson = JSON.stringify(options.limits)
   }
+  if (options.sandbox !== undefined && options.sandbox !== null) {
+    // Keys and values are checked by the addon (src/sandbox/options.rs).
+    if (options.sandbox !== false && (typeof options.sandbox !== 'object' || Array.isArray(options.sandbox))) {
+      throw optionError('sandbox', 'an object or false', options.sandbox)
+    }
+    out.sandboxJson = JSON.stringify(options.sandbox)
+  }
   return out
 }
 
@@ -315,6 +322,22 @@ class SidecarManager {
         lastMs: r.samplerLastUs / 1000,
         processes: r.samplerProcesses,
       },
+    }
+  }
+
+  /**
+   * What this machine can enforce of a sandbox: `{ filesystem, denyPaths, network,
+   * allowedDomains, mechanism, missing }` (probed once per process).
+   */
+  sandboxSupport() {
+    const s = this.#native.sandboxSupport()
+    return {
+      filesystem: s.filesystem,
+      denyPaths: s.denyPaths,
+      network: s.network,
+      allowedDomains: s.allowedDomains,
+      mechanism: s.mechanism,
+      missing: s.missing,
     }
   }
 

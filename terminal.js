@@ -282,6 +282,13 @@ function terminalOptions(options, cwd) {
     if (typeof options.limits !== 'object' || Array.isArray(options.limits)) throw argError('option "limits" must be an object')
     out.limitsJson = JSON.stringify(options.limits)
   }
+  if (options.sandbox !== undefined && options.sandbox !== null) {
+    // Keys and values are checked by the addon (src/sandbox/options.rs).
+    if (options.sandbox !== false && (typeof options.sandbox !== 'object' || Array.isArray(options.sandbox))) {
+      throw argError('option "sandbox" must be an object or false')
+    }
+    out.sandboxJson = JSON.stringify(options.sandbox)
+  }
   return out
 }
 

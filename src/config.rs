@@ -64,6 +64,9 @@ pub struct ManagerOptions {
     pub resource_sample_ms: Option<u64>,
     /// The runner build step, JSON text of `{ command, cwd?, when?, watch?, timeoutMs?, env? }`.
     pub runner_build_json: Option<String>,
+    /// The default sandbox of every session and terminal, JSON text of `SandboxOptions` or
+    /// `false`.
+    pub sandbox_json: Option<String>,
 }
 
 /// Resolved settings.
@@ -95,6 +98,8 @@ pub struct ManagerConfig {
     pub sample_every: Duration,
     /// How to build the runners before the first session that needs them.
     pub runner_build: Option<crate::build::BuildSpec>,
+    /// The default sandbox of every session and terminal.
+    pub sandbox: crate::sandbox::SandboxSetting,
 }
 
 impl ManagerConfig {
@@ -168,6 +173,14 @@ impl ManagerConfig {
                 kill_grace,
             )?),
         };
+        let sandbox = match &opts.sandbox_json {
+            None => crate::sandbox::SandboxSetting::Unset,
+            Some(text) => {
+                let v: serde_json::Value =
+                    serde_json::from_str(text).map_err(|e| format!("sandbox: {e}"))?;
+                crate::sandbox::SandboxSetting::from_json(Some(&v))?
+            }
+        };
         Ok(Self {
             runner_roots,
             runtime: resolve::resolve_runtime(opts.runtime.as_deref(), &search),
@@ -184,6 +197,7 @@ impl ManagerConfig {
             limits,
             sample_every,
             runner_build,
+            sandbox,
         })
     }
 
@@ -198,7 +212,7 @@ impl ManagerConfig {
 
 /// The user's home folder in `env`: `HOME`; on Windows (names ignoring case) `USERPROFILE`,
 /// what Node's `os.homedir()` and the Claude CLI use, else a non-empty `HOME`.
-fn home_dir(env: &HashMap<String, String>, windows: bool) -> Option<&str> {
+pub fn home_dir(env: &HashMap<String, String>, windows: bool) -> Option<&str> {
     if windows {
         ["USERPROFILE", "HOME"]
             .into_iter()

@@ -31,11 +31,14 @@ pub enum ErrorCode {
     Internal,
     /// `dispose()` gave up: runners outlived their stop and kill graces.
     RunnerStuck,
+    /// A sandbox this machine cannot enforce was asked for (the message names what is
+    /// missing).
+    SandboxUnsupported,
 }
 
 impl ErrorCode {
     /// Every code, for the binding's contract check.
-    pub const ALL: [ErrorCode; 13] = [
+    pub const ALL: [ErrorCode; 14] = [
         ErrorCode::SessionExists,
         ErrorCode::SessionNotFound,
         ErrorCode::InvalidState,
@@ -49,6 +52,7 @@ impl ErrorCode {
         ErrorCode::TerminalExists,
         ErrorCode::Internal,
         ErrorCode::RunnerStuck,
+        ErrorCode::SandboxUnsupported,
     ];
 
     /// The code string JS sees.
@@ -67,6 +71,7 @@ impl ErrorCode {
             ErrorCode::Disposed => "ERR_DISPOSED",
             ErrorCode::Internal => "ERR_INTERNAL",
             ErrorCode::RunnerStuck => "ERR_RUNNER_STUCK",
+            ErrorCode::SandboxUnsupported => "ERR_SANDBOX_UNSUPPORTED",
         }
     }
 }

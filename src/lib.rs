@@ -20,5 +20,6 @@ pub mod process;
 pub mod resolve;
 pub mod resources;
 pub mod runtime;
+pub mod sandbox;
 pub mod terminal;
 pub mod util;

@@ -134,6 +134,37 @@ pub enum LifecycleEvent {
     },
     /// The session or terminal is forgotten; nothing of it follows.
     Removed,
+    /// The process runs confined (sent right after `spawned`).
+    Sandboxed {
+        /// How (`landlock`, `seatbelt`; `none` when nothing could be enforced and
+        /// `onUnsupported` was `warn`).
+        mechanism: String,
+        /// Where it may write (resolved paths).
+        writable: Vec<String>,
+        /// Read-only inside writable places.
+        deny_write: Vec<String>,
+        /// Unreadable.
+        deny_read: Vec<String>,
+        /// `all`, `none` or `allowed-domains`.
+        network: &'static str,
+        /// How much of the network policy the kernel enforces: `full`, `tcp`, `none`.
+        network_coverage: &'static str,
+        /// The proxy's URL (`allowed-domains`).
+        proxy: Option<String>,
+        /// The private temp folder (`TMPDIR`).
+        temp_dir: String,
+        /// What was asked for and is not enforced here (`onUnsupported: "warn"`).
+        not_enforced: Vec<String>,
+        /// Paths left out because they do not exist.
+        skipped: Vec<String>,
+    },
+    /// The proxy refused a connection (host not in `allowedDomains`).
+    SandboxDenied {
+        /// The host asked for.
+        host: String,
+        /// Its port.
+        port: u16,
+    },
     /// A limit was crossed (the session is ended for it).
     Limit {
         /// Which (`maxRssBytes`, …).
@@ -147,7 +178,7 @@ pub enum LifecycleEvent {
 
 impl LifecycleEvent {
     /// Every `kind`, for the binding's contract check.
-    pub const KINDS: [&'static str; 11] = [
+    pub const KINDS: [&'static str; 13] = [
         "building",
         "built",
         "build-failed",
@@ -159,6 +190,8 @@ impl LifecycleEvent {
         "exited",
         "removed",
         "limit",
+        "sandboxed",
+        "sandbox-denied",
     ];
 
     /// The `kind` JS sees.
@@ -175,6 +208,8 @@ impl LifecycleEvent {
             LifecycleEvent::Exited { .. } => "exited",
             LifecycleEvent::Removed => "removed",
             LifecycleEvent::Limit { .. } => "limit",
+            LifecycleEvent::Sandboxed { .. } => "sandboxed",
+            LifecycleEvent::SandboxDenied { .. } => "sandbox-denied",
         }
     }
 
@@ -216,6 +251,30 @@ impl LifecycleEvent {
                 value,
                 bound,
             } => json!({ "limit": limit, "value": value, "bound": bound }),
+            LifecycleEvent::Sandboxed {
+                mechanism,
+                writable,
+                deny_write,
+                deny_read,
+                network,
+                network_coverage,
+                proxy,
+                temp_dir,
+                not_enforced,
+                skipped,
+            } => json!({
+                "mechanism": mechanism,
+                "writable": writable,
+                "denyWrite": deny_write,
+                "denyRead": deny_read,
+                "network": network,
+                "networkCoverage": network_coverage,
+                "proxy": proxy,
+                "tempDir": temp_dir,
+                "notEnforced": not_enforced,
+                "skipped": skipped,
+            }),
+            LifecycleEvent::SandboxDenied { host, port } => json!({ "host": host, "port": port }),
         };
         if let (Some(obj), Value::Object(extra)) = (v.as_object_mut(), fields) {
             obj.extend(extra);
@@ -258,6 +317,22 @@ mod tests {
                 limit: "maxCpuMs",
                 value: 1.0,
                 bound: 1.0,
+            },
+            LifecycleEvent::Sandboxed {
+                mechanism: String::new(),
+                writable: vec![],
+                deny_write: vec![],
+                deny_read: vec![],
+                network: "all",
+                network_coverage: "full",
+                proxy: None,
+                temp_dir: String::new(),
+                not_enforced: vec![],
+                skipped: vec![],
+            },
+            LifecycleEvent::SandboxDenied {
+                host: String::new(),
+                port: 0,
             },
         ];
         let kinds: Vec<&str> = one_of_each.iter().map(LifecycleEvent::kind).collect();
@@ -302,6 +377,36 @@ mod tests {
             }),
             json!({"id":"s1","kind":"limit","at":42,"limit":"maxRssBytes","value":3.0,"bound":2.0})
         );
+    }
+
+    #[test]
+    fn sandbox_events_carry_their_fields() {
+        assert_eq!(
+            parse(&LifecycleEvent::SandboxDenied {
+                host: "evil.example".into(),
+                port: 443
+            }),
+            json!({"id":"s1","kind":"sandbox-denied","at":42,"host":"evil.example","port":443})
+        );
+        let v = parse(&LifecycleEvent::Sandboxed {
+            mechanism: "landlock".into(),
+            writable: vec!["/w".into()],
+            deny_write: vec!["/w/.git".into()],
+            deny_read: vec![],
+            network: "allowed-domains",
+            network_coverage: "tcp",
+            proxy: Some("http://127.0.0.1:9".into()),
+            temp_dir: "/tmp/x".into(),
+            not_enforced: vec![],
+            skipped: vec!["/nope (does not exist)".into()],
+        });
+        assert_eq!(v["kind"], "sandboxed");
+        assert_eq!(v["writable"], json!(["/w"]));
+        assert_eq!(v["denyWrite"], json!(["/w/.git"]));
+        assert_eq!(v["networkCoverage"], "tcp");
+        assert_eq!(v["proxy"], "http://127.0.0.1:9");
+        assert_eq!(v["tempDir"], "/tmp/x");
+        assert_eq!(v["skipped"], json!(["/nope (does not exist)"]));
     }
 
     #[test]

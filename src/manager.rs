@@ -23,6 +23,7 @@ use crate::lifecycle::{ExitReason, LifecycleEvent, StopReason};
 use crate::monitor::{self, Consumer, ConsumerKind, Report, SamplerFigures, SamplerStats};
 use crate::process::{self, SpawnSpec};
 use crate::resolve::{RunnerLookup, find_runner};
+use crate::sandbox::{Prepared, SandboxSetting, Sandboxes};
 use crate::terminal::Terminal;
 use crate::terminal::options::TerminalRequest;
 use crate::terminal::registry::Terminals;
@@ -41,6 +42,8 @@ pub struct Shared {
     sampler: SamplerStats,
     monitor_started: AtomicBool,
     builder: Option<Arc<Builder>>,
+    /// The sandbox defaults and the proxy of every session and terminal.
+    pub sandboxes: Sandboxes,
 }
 
 impl Registry for Shared {
@@ -95,6 +98,7 @@ impl Manager {
                 sampler: SamplerStats::default(),
                 monitor_started: AtomicBool::new(false),
                 builder: cfg.runner_build.clone().map(Builder::new),
+                sandboxes: Sandboxes::new(cfg.sandbox.clone()),
                 cfg,
             }),
             terminals: Arc::new(Terminals::default()),
@@ -129,7 +133,9 @@ impl Manager {
         host_env: &HashMap<String, String>,
     ) -> Result<Arc<Terminal>, OpError> {
         self.check_live()?;
-        let t = self.terminals.open(id, req, host_env, &self.shared.cfg)?;
+        let t = self
+            .terminals
+            .open(id, req, host_env, &self.shared.cfg, &self.shared.sandboxes)?;
         self.ensure_monitor();
         Ok(t)
     }
@@ -239,6 +245,7 @@ impl Manager {
             .cfg
             .limits_for(options.get("limits"))
             .map_err(invalid)?;
+        let own_sandbox = SandboxSetting::from_json(options.get("sandbox")).map_err(invalid)?;
         let mut sessions = lock(&self.shared.sessions);
         if sessions.contains_key(id) {
             return Err(OpError::new(
@@ -262,10 +269,18 @@ impl Manager {
                 "Rejected extraEnv key \"{key}\" — provider-prefixed keys not allowed"
             );
         }
-        let plan = self.plan(host_env, &opts, &extra)?;
-        let (launch, after_build) = launch_for(builder.is_some(), runner, &plan);
         let token = self.shared.next_token.fetch_add(1, Ordering::Relaxed);
+        let sandbox = self.sandbox_for(id, token, provider, &own_sandbox, &opts, &host_env)?;
+        let mut plan = self.plan(host_env, &opts, &extra)?;
+        if let Some(s) = &sandbox {
+            s.apply_env(&mut plan.env);
+            plan.confine = s.confine.clone();
+        }
+        let (launch, after_build) = launch_for(builder.is_some(), runner, &plan);
         let (session, tasks) = Session::new(id, token, provider, launch, limits, &*self.shared);
+        if let Some(s) = sandbox {
+            session.hold_sandbox(s.event, s.lease);
+        }
         match (builder, after_build) {
             (Some(b), Some(tx)) => {
                 session.lifecycle(&*self.shared, &LifecycleEvent::Building);
@@ -340,6 +355,7 @@ impl Manager {
             env: build_clean_env(host_env, extra, opts.claude_config_dir.as_deref()),
             cwd: opts.cwd.as_ref().map(Into::into),
             nice: cfg.runner_nice,
+            confine: None,
         };
         process::check_program(&plan.program).map_err(|e| {
             OpError::new(
@@ -348,6 +364,47 @@ impl Manager {
             )
         })?;
         Ok(plan)
+    }
+
+    /// The sandbox of session `id` (token `token`), if it has one: its own `sandbox` option
+    /// over the manager's. Refusals of its proxy become `sandbox-denied` events.
+    fn sandbox_for(
+        &self,
+        id: &str,
+        token: u64,
+        provider: &str,
+        own: &SandboxSetting,
+        opts: &StartOptions,
+        host_env: &HashMap<String, String>,
+    ) -> Result<Option<Prepared>, OpError> {
+        let Some(sandbox) = self.shared.sandboxes.options_for(own) else {
+            return Ok(None);
+        };
+        let cwd = opts.cwd.as_deref().map(std::path::Path::new);
+        let mut place = Sandboxes::place(id, cwd, host_env, |home| {
+            crate::sandbox::policy::provider_state(
+                provider,
+                home,
+                opts.claude_config_dir.as_deref(),
+                host_env.get("CODEX_HOME").map(String::as_str),
+            )
+        });
+        place.extra_dirs = opts.additional_directories.clone().unwrap_or_default();
+        let outbox = Arc::downgrade(&self.shared.outbox);
+        let key = crate::agent::outbox::SessionKey::new(id, token);
+        let on_denied = Arc::new(move |d: crate::sandbox::proxy::Denied| {
+            if let Some(outbox) = outbox.upgrade() {
+                let event = LifecycleEvent::SandboxDenied {
+                    host: d.host,
+                    port: d.port,
+                };
+                outbox.push_lifecycle(&key, event.to_json(&key.id));
+            }
+        });
+        self.shared
+            .sandboxes
+            .prepare(&sandbox, &place, on_denied)
+            .map(Some)
     }
 
     /// Runs `session`'s supervisor. A bug that panics in it must not leave a runner, a
@@ -500,6 +557,7 @@ struct Plan {
     env: Vec<(String, String)>,
     cwd: Option<std::path::PathBuf>,
     nice: u8,
+    confine: Option<Arc<process::Confinement>>,
 }
 
 impl Plan {
@@ -517,7 +575,7 @@ impl Plan {
             env: self.env.clone(),
             cwd: self.cwd.clone(),
             nice: self.nice,
-            confine: None,
+            confine: self.confine.clone(),
         };
         let command = format!("{} {}", spec.program, spec.args.join(" "));
         (process::spawn_async(spec), command)

@@ -28,6 +28,7 @@ use crate::process::{
     StopStep, Supervision, Target, Watcher, exit_parts,
 };
 use crate::resources::{LimitCrossing, Limits, Meter, Resources};
+use crate::sandbox::Lease;
 use crate::util::{lock, now_ms};
 
 /// Size of one stdout read.
@@ -179,6 +180,9 @@ pub struct Session {
     pending: Arc<Semaphore>,
     /// Figures and limits, shared with the sampler.
     pub meter: Meter,
+    /// The `sandboxed` event (until sent after `spawned`) and what the sandbox owns (its
+    /// temp folder, its proxy listener), released with the session.
+    sandbox: Mutex<Option<(Option<LifecycleEvent>, Lease)>>,
 }
 
 /// Receiving ends handed to the supervisor.
@@ -255,6 +259,7 @@ impl Session {
             finished: AtomicBool::new(false),
             pending: Arc::new(Semaphore::new(shared.cfg().max_pending_bytes)),
             meter: Meter::new(limits),
+            sandbox: Mutex::new(None),
         });
         (
             session,
@@ -264,6 +269,12 @@ impl Session {
                 launch,
             },
         )
+    }
+
+    /// Keeps the session's sandbox: `event` is sent right after `spawned`, `lease` lives as
+    /// long as the session.
+    pub fn hold_sandbox(&self, event: LifecycleEvent, lease: Lease) {
+        *lock(&self.sandbox) = Some((Some(event), lease));
     }
 
     /// The runner's process id.
@@ -486,6 +497,10 @@ impl Session {
         } = spawned;
         let process = self.process.adopt(pid, containment, Some(child));
         self.lifecycle(&*shared, &LifecycleEvent::Spawned { pid });
+        let sandboxed = lock(&self.sandbox).as_mut().and_then(|(e, _)| e.take());
+        if let Some(event) = sandboxed {
+            self.lifecycle(&*shared, &event);
+        }
         tracing::debug!(pid, "runner spawned");
         // Child tasks inherit the session's span, so every log line names the session.
         let span = tracing::Span::current();

@@ -16,7 +16,7 @@ use crate::error::ErrorCode;
 use crate::lifecycle::{
     ExitReason as CoreExitReason, LifecycleEvent, StopReason as CoreStopReason,
 };
-use crate::process::Target;
+use crate::process::{NetworkSupport, Target};
 use crate::resources::LIMIT_NAMES;
 
 /// Stable error codes: `result.code` of `{ ok: false }` and `err.code` of thrown errors.
@@ -61,6 +61,10 @@ pub enum SidecarErrorCode {
     /// `dispose()` gave up: runners outlived their stop and kill graces.
     #[napi(value = "ERR_RUNNER_STUCK")]
     RunnerStuck,
+    /// A sandbox this machine cannot enforce was asked for (the message names what is
+    /// missing; `onUnsupported: "warn"` starts it with what can be enforced instead).
+    #[napi(value = "ERR_SANDBOX_UNSUPPORTED")]
+    SandboxUnsupported,
     /// Before 0.2 the constructor's code for a bad option; every malformed input is
     /// `ERR_INVALID_ARGUMENT` now. Kept so code comparing with it still type-checks.
     #[napi(value = "ERR_INVALID_OPTION")]
@@ -83,6 +87,7 @@ impl From<ErrorCode> for SidecarErrorCode {
             ErrorCode::TerminalExists => Self::TerminalExists,
             ErrorCode::Internal => Self::Internal,
             ErrorCode::RunnerStuck => Self::RunnerStuck,
+            ErrorCode::SandboxUnsupported => Self::SandboxUnsupported,
         }
     }
 }
@@ -217,6 +222,10 @@ pub enum LifecycleKind {
     Removed,
     /// A limit was crossed (`limit`, `value`, `bound`).
     Limit,
+    /// It runs confined (`mechanism`, `writable`, `network`, …), right after `spawned`.
+    Sandboxed,
+    /// The sandbox proxy refused a host (`host`, `port`).
+    SandboxDenied,
 }
 
 /// What a lifecycle `signal` event's step reached (`target`).
@@ -228,6 +237,39 @@ pub enum SignalTarget {
     Session,
     /// The child's Job Object: every process it started (Windows, every kind of child).
     Job,
+}
+
+/// How much of a sandbox's network policy the kernel enforces (`sandboxSupport().network`,
+/// the `sandboxed` event's `networkCoverage`).
+#[napi(string_enum = "lowercase")]
+pub enum NetworkCoverage {
+    /// Nothing.
+    None,
+    /// TCP connects only (UDP and DNS are not covered).
+    Tcp,
+    /// Every socket.
+    Full,
+}
+
+impl From<NetworkSupport> for NetworkCoverage {
+    fn from(n: NetworkSupport) -> Self {
+        match n {
+            NetworkSupport::None => Self::None,
+            NetworkSupport::Tcp => Self::Tcp,
+            NetworkSupport::Full => Self::Full,
+        }
+    }
+}
+
+/// The `network` of a `sandboxed` event: the policy asked for.
+#[napi(string_enum = "kebab-case")]
+pub enum SandboxNetwork {
+    /// No restriction.
+    All,
+    /// No connection leaves the tree.
+    None,
+    /// Only through the proxy, to `allowedDomains`.
+    AllowedDomains,
 }
 
 /// The names of `limits`.
@@ -336,7 +378,7 @@ mod tests {
             sorted.dedup();
             assert_eq!(sorted.len(), list.len(), "{list:?}");
         }
-        assert_eq!(v.error_codes.len(), 13);
+        assert_eq!(v.error_codes.len(), 14);
         assert_eq!(v.exit_reasons.len(), 8);
         assert!(v.exit_reasons.contains(&"host-exit".to_owned()));
     }

@@ -8,7 +8,7 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 use super::callback::waker;
-use super::contract::{SessionStatus, SidecarErrorCode};
+use super::contract::{NetworkCoverage, SessionStatus, SidecarErrorCode};
 use super::terminal::{NativeTerminal, NativeTerminalInfo, NativeTerminalOptions};
 use super::wire::{JsBatch, JsTerminalBatch};
 
@@ -51,6 +51,8 @@ pub struct NativeOptions {
     pub resource_sample_ms: Option<f64>,
     /// The runner build step, JSON text.
     pub runner_build_json: Option<String>,
+    /// The default sandbox, JSON text of `SandboxOptions` or `false`.
+    pub sandbox_json: Option<String>,
 }
 
 /// `{ ok, error?, code? }`.
@@ -84,6 +86,36 @@ fn result_with_token(r: std::result::Result<Option<u64>, OpError>) -> OpResult {
             code: Some(e.code.into()),
             token: None,
         },
+    }
+}
+
+/// What this machine can enforce of a sandbox.
+#[napi(object)]
+pub struct NativeSandboxSupport {
+    /// Writes confined to the writable paths.
+    pub filesystem: bool,
+    /// `denyWrite` inside writable folders and `denyRead`.
+    pub deny_paths: bool,
+    /// What `network: "none"` covers.
+    pub network: NetworkCoverage,
+    /// What `network: { allowedDomains }` covers.
+    pub allowed_domains: NetworkCoverage,
+    /// `landlock`, `seatbelt` or `none`.
+    pub mechanism: String,
+    /// What is missing and why, one sentence each.
+    pub missing: Vec<String>,
+}
+
+impl From<crate::process::Support> for NativeSandboxSupport {
+    fn from(s: crate::process::Support) -> Self {
+        NativeSandboxSupport {
+            filesystem: s.filesystem,
+            deny_paths: s.deny_paths,
+            network: s.network_none.into(),
+            allowed_domains: s.network_proxy.into(),
+            mechanism: s.mechanism,
+            missing: s.missing,
+        }
     }
 }
 
@@ -256,6 +288,7 @@ impl NativeManager {
             limits_json: options.limits_json,
             resource_sample_ms: ms(options.resource_sample_ms),
             runner_build_json: options.runner_build_json,
+            sandbox_json: options.sandbox_json,
         };
         let cfg = ManagerConfig::resolve(opts, &host_env)
             .map_err(|m| Error::new(Status::InvalidArg, m))?;
@@ -333,6 +366,12 @@ impl NativeManager {
     #[napi(catch_unwind)]
     pub fn write_prompt(&self, session_id: String, prompt: String) -> OpResult {
         result(self.core.write_prompt(&session_id, &prompt))
+    }
+
+    /// What this machine can enforce of a sandbox (see `SidecarManager.sandboxSupport`).
+    #[napi(catch_unwind)]
+    pub fn sandbox_support(&self) -> NativeSandboxSupport {
+        crate::sandbox::Sandboxes::support().into()
     }
 
     /// Every session's extended state.

@@ -40,6 +40,8 @@ pub struct NativeTerminalOptions {
     pub idle_ms: Option<f64>,
     /// Limits as JSON text.
     pub limits_json: Option<String>,
+    /// Its sandbox, JSON text of `SandboxOptions` or `false` (over the manager's).
+    pub sandbox_json: Option<String>,
 }
 
 impl From<NativeTerminalOptions> for TerminalRequest {
@@ -60,6 +62,7 @@ impl From<NativeTerminalOptions> for TerminalRequest {
             scrollback_bytes: o.scrollback_bytes.map(|b| b as usize),
             idle_ms: o.idle_ms.map(|m| m as u64),
             limits_json: o.limits_json,
+            sandbox_json: o.sandbox_json,
         }
     }
 }

@@ -28,7 +28,13 @@ impl Lease {
     pub fn with_temp(parent: &Path, id: &str) -> io::Result<Lease> {
         let safe: String = id
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .take(40)
             .collect();
         let random = uuid::Uuid::new_v4().simple().to_string();

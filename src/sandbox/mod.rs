@@ -165,8 +165,14 @@ impl Sandboxes {
                 "none".into()
             },
             writable: show(&r.writable),
-            deny_write: r.confinement.as_ref().map_or(vec![], |c| show(&c.deny_write)),
-            deny_read: r.confinement.as_ref().map_or(vec![], |c| show(&c.deny_read)),
+            deny_write: r
+                .confinement
+                .as_ref()
+                .map_or(vec![], |c| show(&c.deny_write)),
+            deny_read: r
+                .confinement
+                .as_ref()
+                .map_or(vec![], |c| show(&c.deny_read)),
             network: r.network,
             network_coverage: r.network_coverage,
             proxy: proxy_url,

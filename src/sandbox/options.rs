@@ -133,7 +133,9 @@ impl SandboxSetting {
 }
 
 fn paths(key: &str, v: &Value) -> Result<Vec<String>, String> {
-    let bad = || format!("Invalid option \"sandbox.{key}\": expected an array of non-empty paths, got {v}");
+    let bad = || {
+        format!("Invalid option \"sandbox.{key}\": expected an array of non-empty paths, got {v}")
+    };
     let arr = v.as_array().ok_or_else(bad)?;
     arr.iter()
         .map(|p| {
@@ -185,7 +187,10 @@ mod tests {
         assert_eq!(SandboxSetting::from_json(None), Ok(SandboxSetting::Unset));
         assert_eq!(parse(json!(null)), Ok(SandboxSetting::Unset));
         assert_eq!(parse(json!(false)), Ok(SandboxSetting::Off));
-        assert_eq!(parse(json!({})), Ok(SandboxSetting::On(SandboxOptions::default())));
+        assert_eq!(
+            parse(json!({})),
+            Ok(SandboxSetting::On(SandboxOptions::default()))
+        );
         let full = parse(json!({
             "allowWrite": ["~/out"], "denyWrite": [".git/hooks"], "denyRead": ["~/.ssh"],
             "network": { "allowedDomains": ["*.example.com"] }, "onUnsupported": "warn"
@@ -195,7 +200,10 @@ mod tests {
             panic!("on")
         };
         assert_eq!(o.allow_write, vec!["~/out"]);
-        assert_eq!(o.network, Some(NetworkOption::AllowedDomains(vec!["*.example.com".into()])));
+        assert_eq!(
+            o.network,
+            Some(NetworkOption::AllowedDomains(vec!["*.example.com".into()]))
+        );
         assert_eq!(o.on_unsupported, Some(OnUnsupported::Warn));
     }
 
@@ -209,9 +217,18 @@ mod tests {
             (json!({"denyRead": [""]}), "sandbox.denyRead"),
             (json!({"denyWrite": [1]}), "sandbox.denyWrite"),
             (json!({"network": "some"}), "sandbox.network"),
-            (json!({"network": {"allowedDomains": "x"}}), "allowedDomains"),
-            (json!({"network": {"allowedDomains": ["http://x"]}}), "allowedDomains"),
-            (json!({"network": {"allowedDomains": [], "x": 1}}), "sandbox.network"),
+            (
+                json!({"network": {"allowedDomains": "x"}}),
+                "allowedDomains",
+            ),
+            (
+                json!({"network": {"allowedDomains": ["http://x"]}}),
+                "allowedDomains",
+            ),
+            (
+                json!({"network": {"allowedDomains": [], "x": 1}}),
+                "sandbox.network",
+            ),
             (json!({"onUnsupported": "ignore"}), "onUnsupported"),
         ] {
             let e = parse(v.clone()).expect_err(&v.to_string());
@@ -222,7 +239,8 @@ mod tests {
     #[test]
     fn a_session_adds_paths_and_replaces_network() {
         let m = parse(json!({"denyRead": ["~/.ssh"], "network": "none"})).expect("m");
-        let own = parse(json!({"denyRead": ["~/.aws", "~/.ssh"], "allowWrite": ["/o"]})).expect("own");
+        let own =
+            parse(json!({"denyRead": ["~/.aws", "~/.ssh"], "allowWrite": ["/o"]})).expect("own");
         let o = own.over(&m).expect("sandboxed");
         assert_eq!(o.deny_read, vec!["~/.ssh", "~/.aws"]);
         assert_eq!(o.allow_write, vec!["/o"]);
@@ -230,7 +248,10 @@ mod tests {
         let all = parse(json!({"network": "all"})).expect("all");
         assert_eq!(all.over(&m).expect("s").network, Some(NetworkOption::All));
         assert_eq!(SandboxSetting::Off.over(&m), None);
-        assert_eq!(SandboxSetting::Unset.over(&m), m.over(&SandboxSetting::Unset));
+        assert_eq!(
+            SandboxSetting::Unset.over(&m),
+            m.over(&SandboxSetting::Unset)
+        );
         assert_eq!(SandboxSetting::Unset.over(&SandboxSetting::Unset), None);
     }
 }

@@ -215,7 +215,8 @@ pub fn provider_state(
     out
 }
 
-#[cfg(test)]
+// Unix paths (/dev/null, symlinks); the policy is the same code on every platform.
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
 
@@ -236,10 +237,8 @@ mod tests {
 
     impl Tree {
         fn new(name: &str) -> Tree {
-            let root = std::env::temp_dir().join(format!(
-                "sidecar-policy-{name}-{}",
-                std::process::id()
-            ));
+            let root =
+                std::env::temp_dir().join(format!("sidecar-policy-{name}-{}", std::process::id()));
             let _ = std::fs::remove_dir_all(&root);
             for d in ["home/.ssh", "work/.git/hooks", "tmp", "outside"] {
                 std::fs::create_dir_all(root.join(d)).expect("mkdir");
@@ -284,7 +283,11 @@ mod tests {
         let c = r.confinement.expect("confined");
         assert_eq!(c.writable[0], t.root.join("work"));
         assert_eq!(c.writable[1], t.root.join("tmp"));
-        assert_eq!(c.writable[2], t.root.join("outside"), "the link's target, not the link");
+        assert_eq!(
+            c.writable[2],
+            t.root.join("outside"),
+            "the link's target, not the link"
+        );
         assert!(c.writable.contains(&PathBuf::from("/dev/null")));
         assert_eq!(c.deny_write, vec![t.root.join("work/.git/hooks")]);
         assert_eq!(c.deny_read, vec![t.root.join("home/.ssh")]);
@@ -307,7 +310,11 @@ mod tests {
             ..SandboxOptions::default()
         };
         let e = resolve(&opts, &t.ctx(), &no_ns, &mut no_proxy).expect_err("refused");
-        assert!(e.0.contains("denyWrite/denyRead") && e.0.contains("user namespaces"), "{}", e.0);
+        assert!(
+            e.0.contains("denyWrite/denyRead") && e.0.contains("user namespaces"),
+            "{}",
+            e.0
+        );
         let warn = SandboxOptions {
             on_unsupported: Some(OnUnsupported::Warn),
             ..opts

@@ -49,6 +49,8 @@ pub struct TerminalRequest {
     pub idle_ms: Option<u64>,
     /// Its limits as JSON text (`{ maxRssBytes?, … }`), over the manager's.
     pub limits_json: Option<String>,
+    /// Its sandbox as JSON text (`SandboxOptions` or `false`), over the manager's.
+    pub sandbox_json: Option<String>,
 }
 
 /// Largest `cols` and `rows` a terminal can have (the PTY's size fields are 16-bit).

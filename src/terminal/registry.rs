@@ -10,11 +10,14 @@ use indexmap::IndexMap;
 
 use super::options::{TerminalRequest, resolve};
 use super::queue::TerminalQueue;
+use super::session::TerminalEvent;
 use super::session::{Terminal, TerminalInfo, TerminalSink, TerminalTasks};
 use crate::config::ManagerConfig;
 use crate::error::{ErrorCode, OpError};
+use crate::lifecycle::LifecycleEvent;
 use crate::process;
 use crate::resources::Limits;
+use crate::sandbox::{SandboxSetting, Sandboxes};
 use crate::util::lock;
 
 /// A manager's terminals and their delivery queue.
@@ -50,6 +53,7 @@ impl Terminals {
         req: &TerminalRequest,
         host_env: &HashMap<String, String>,
         cfg: &ManagerConfig,
+        sandboxes: &Sandboxes,
     ) -> Result<Arc<Terminal>, OpError> {
         if id.is_empty() {
             return Err(OpError::new(
@@ -70,13 +74,41 @@ impl Terminals {
         if in_use(&lock(&self.map)) {
             return Err(exists());
         }
-        let (spec, term_cfg) = resolve(req, host_env, cfg)?;
+        let (mut spec, term_cfg) = resolve(req, host_env, cfg)?;
         let limits = limits_of(req, cfg)?;
+        let own_sandbox = sandbox_of(req)?;
         let mut map = lock(&self.map);
         if in_use(&map) {
             return Err(exists());
         }
         let token = self.next_token.fetch_add(1, Ordering::Relaxed);
+        let sandbox = match sandboxes.options_for(&own_sandbox) {
+            None => None,
+            Some(options) => {
+                let place = Sandboxes::place(id, Some(&spec.cwd), host_env, |_| Vec::new());
+                let queue = Arc::downgrade(&self.queue);
+                let tid = id.to_owned();
+                let on_denied = Arc::new(move |d: crate::sandbox::proxy::Denied| {
+                    if let Some(q) = queue.upgrade() {
+                        let event = LifecycleEvent::SandboxDenied {
+                            host: d.host,
+                            port: d.port,
+                        };
+                        TerminalSink::push(
+                            &*q,
+                            token,
+                            TerminalEvent::Lifecycle(event.to_json(&tid)),
+                        );
+                    }
+                });
+                let prepared = sandboxes.prepare(&options, &place, on_denied)?;
+                let mut env = std::mem::take(&mut spec.env);
+                prepared.apply_env(&mut env);
+                spec.env = env;
+                spec.confine = prepared.confine.clone();
+                Some(prepared)
+            }
+        };
         let (cols, rows) = (spec.cols, spec.rows);
         let spawned = process::spawn_pty_async(spec);
         let sink: Arc<dyn TerminalSink> = self.queue.clone();
@@ -90,6 +122,9 @@ impl Terminals {
             sink.clone(),
             spawned,
         );
+        if let Some(s) = sandbox {
+            term.hold_sandbox(s.event, s.lease);
+        }
         map.insert(id.to_owned(), term.clone());
         drop(map);
         self.supervise(&term, sink, tasks, cfg.cleanup_grace);
@@ -193,6 +228,18 @@ impl Terminals {
     pub fn close(&self) {
         self.queue.close();
     }
+}
+
+/// The terminal's own `sandbox` setting.
+fn sandbox_of(req: &TerminalRequest) -> Result<SandboxSetting, OpError> {
+    let invalid = |m: String| OpError::new(ErrorCode::InvalidArgument, m);
+    let own: Option<serde_json::Value> = match req.sandbox_json.as_deref() {
+        None => None,
+        Some(text) => {
+            Some(serde_json::from_str(text).map_err(|e| invalid(format!("sandbox: {e}")))?)
+        }
+    };
+    SandboxSetting::from_json(own.as_ref()).map_err(invalid)
 }
 
 /// The terminal's own limits (JSON text of `{ maxRssBytes?, … }`) over the manager's.

@@ -20,6 +20,7 @@ use crate::process::{
     PtyMaster, PtySpawned, StepCause, StopStep, Supervision, Target, Watcher,
 };
 use crate::resources::{LimitCrossing, Limits, Meter, Resources};
+use crate::sandbox::Lease;
 use crate::util::lock;
 use crate::util::now_ms;
 use crate::util::utf8::Utf8Carry;
@@ -142,6 +143,9 @@ pub struct Terminal {
     sink: Arc<dyn TerminalSink>,
     /// Figures and limits, shared with the sampler.
     pub meter: Meter,
+    /// The `sandboxed` event (until sent after `spawned`) and what the sandbox owns,
+    /// released with the terminal.
+    sandbox: Mutex<Option<(Option<LifecycleEvent>, Lease)>>,
 }
 
 impl std::fmt::Debug for Terminal {
@@ -203,6 +207,7 @@ impl Terminal {
             cfg,
             sink,
             meter: Meter::new(limits),
+            sandbox: Mutex::new(None),
         });
         term.lifecycle(&LifecycleEvent::Spawning);
         (
@@ -313,6 +318,12 @@ impl Terminal {
     }
 
     /// Queues a lifecycle event of this terminal.
+    /// Keeps the terminal's sandbox: `event` is sent right after `spawned`, `lease` lives as
+    /// long as the terminal.
+    pub fn hold_sandbox(&self, event: LifecycleEvent, lease: Lease) {
+        *lock(&self.sandbox) = Some((Some(event), lease));
+    }
+
     fn lifecycle(&self, event: &LifecycleEvent) {
         self.sink.push(
             self.token,
@@ -439,6 +450,10 @@ impl Terminal {
         *lock(&self.master) = Some(master);
         let process = self.process.adopt(pid, containment, None);
         self.lifecycle(&LifecycleEvent::Spawned { pid });
+        let sandboxed = lock(&self.sandbox).as_mut().and_then(|(e, _)| e.take());
+        if let Some(event) = sandboxed {
+            self.lifecycle(&event);
+        }
 
         let (eof_tx, eof_rx) = tokio::sync::oneshot::channel::<()>();
         let (drained_tx, drained_rx) = watch::channel(false);
