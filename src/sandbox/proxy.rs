@@ -53,6 +53,9 @@ mod tests;
 const TUNNEL_BUF: usize = 64 * 1024;
 /// hyper's smallest accepted read buffer (it asserts on less).
 const MIN_HYPER_BUF: usize = 8192;
+/// hyper adds the head timeout to an `Instant` unchecked, so a huge one would panic; a
+/// day is as good as forever for a request head.
+const MAX_HEADER_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
 /// Pause after a failed `accept` so a persistent failure (out of descriptors) does not spin.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
@@ -142,7 +145,7 @@ impl Proxy {
         let mut server = server_http1::Builder::new();
         server
             .timer(TokioTimer::new())
-            .header_read_timeout(limits.header_timeout)
+            .header_read_timeout(limits.header_timeout.min(MAX_HEADER_TIMEOUT))
             .max_header_size(limits.max_header_bytes)
             // The read buffer also carries request bodies; a tunnel-sized floor keeps
             // uploads from crawling when the header bound is small.

@@ -487,6 +487,44 @@ async fn connections_over_the_limit_are_closed_and_the_budget_is_shared() {
     .await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn extreme_limits_do_not_panic() {
+    bounded(async {
+        let echo = echo_server().await;
+        let limits = ProxyLimits {
+            max_connections: usize::MAX,
+            max_header_bytes: 0,
+            header_timeout: Duration::MAX,
+            connect_timeout: Duration::MAX,
+            idle_timeout: Duration::MAX,
+        };
+        let (_proxy, listener, _denials) = start(limits, &["127.0.0.1"]);
+        // A zero header bound refuses every request, which must be a 431, not a panic.
+        let mut client = connect(listener.port()).await;
+        client
+            .write_all(format!("CONNECT 127.0.0.1:{echo} HTTP/1.1\r\n\r\n").as_bytes())
+            .await
+            .unwrap();
+        let mut response = Vec::new();
+        let _ = client.read_to_end(&mut response).await;
+        let response = String::from_utf8_lossy(&response);
+        assert!(
+            response.is_empty() || response.starts_with("HTTP/1.1 431"),
+            "{response}"
+        );
+        let (_proxy, listener, _denials) = start(
+            ProxyLimits {
+                max_header_bytes: 64 * 1024,
+                ..limits
+            },
+            &["127.0.0.1"],
+        );
+        let mut client = tunnel(listener.port(), &format!("127.0.0.1:{echo}")).await;
+        ping(&mut client, b"unbounded waits still work").await;
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn listen_outside_a_runtime_is_an_error() {
     let proxy = Proxy::new(ProxyLimits::default());
