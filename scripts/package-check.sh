@@ -291,7 +291,9 @@ node_tarballs() {
   local app=$WORK/node-tgz
   # The registry too, so that the other platforms' packages are looked up there, not online.
   new_app "$app" && use_registry "$app" && (cd "$app" && npm install "$(tgz)" "$(tgz linux-x64-gnu)") || return 1
-  installed "$app" linux-x64-gnu && run_app "$app" node app.cjs && run_app "$app" node app.mjs
+  installed "$app" linux-x64-gnu && run_app "$app" node app.cjs && run_app "$app" node app.mjs &&
+    [ -x "$app/node_modules/@agor/sidecar-native-linux-x64-gnu/sidecar-confine" ] && say "sandbox helper installed, executable" &&
+    APP_SANDBOX=1 run_app "$app" node app.cjs
 }
 
 node_registry() {

@@ -14,7 +14,7 @@
 
 import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { fixNpmDirs, TARGETS } from './platforms.mjs'
@@ -98,7 +98,7 @@ function sourceHash() {
       hash.update(`${rel}\0`).update(readFileSync(p)).update('\0')
     }
   }
-  for (const rel of ['Cargo.toml', 'Cargo.lock', 'build.rs', '.cargo/config.toml', 'src', 'scripts/platforms.mjs']) add(rel)
+  for (const rel of ['Cargo.toml', 'Cargo.lock', 'build.rs', '.cargo/config.toml', 'src', 'confine', 'scripts/platforms.mjs', 'scripts/confine-helper.mjs']) add(rel)
   return hash.digest('hex').slice(0, 12)
 }
 
@@ -140,6 +140,11 @@ for (const t of targets) {
   const { args, env } = buildCommand(t)
   run(napi, args, { cwd: root, env })
   rmSync(join(artifacts, 'unused.d.ts'), { force: true })
+  if (t.includes('-linux-')) {
+    // The sandbox helper goes beside the .node in the Linux packages (scripts/confine-helper.mjs).
+    const helperDir = join(artifacts, `confine-${TARGETS[t].platform}`)
+    run('node', [join(root, 'scripts', 'confine-helper.mjs'), '--zig', '--target', TARGETS[t].zigTarget, '--out', helperDir], { cwd: root })
+  }
   console.log(`built ${TARGETS[t].platform} in ${((Date.now() - started) / 1000).toFixed(0)} s`)
 }
 
@@ -162,6 +167,18 @@ run(napi, ['create-npm-dirs'], { cwd: stage })
 fixNpmDirs(join(stage, 'npm'))
 run(napi, ['artifacts', '--output-dir', artifacts, '--npm-dir', 'npm'], { cwd: stage })
 run(napi, ['pre-publish', '-t', 'npm', '--skip-optional-publish', '--npm-dir', 'npm'], { cwd: stage })
+
+// Linux packages also carry the sandbox helper, executable, listed in their `files`.
+for (const t of built.filter((t) => t.includes('-linux-'))) {
+  const helper = join(artifacts, `confine-${TARGETS[t].platform}`, 'sidecar-confine')
+  if (!existsSync(helper)) fail(`the sandbox helper for ${t} was not built (${helper}): npm run package -- --target ${t}`)
+  const dir = join(stage, 'npm', TARGETS[t].platform)
+  cpSync(helper, join(dir, 'sidecar-confine'))
+  chmodSync(join(dir, 'sidecar-confine'), 0o755)
+  const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'))
+  if (!manifest.files.includes('sidecar-confine')) manifest.files.push('sidecar-confine')
+  writeFileSync(join(dir, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`)
+}
 
 // Tarballs of an earlier run (another source hash) go: dist/ holds one consistent set.
 for (const f of readdirSync(dist)) if (/^agor-sidecar-native(-.+)?-\d.*\.tgz$/.test(f)) rmSync(join(dist, f))

@@ -21,18 +21,18 @@ if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
 fi
 
 step "cargo fmt --check"
-cargo fmt --check
+cargo fmt --all --check
 
-step "cargo clippy --all-targets -- -D warnings"
-cargo clippy --all-targets -- -D warnings
+step "cargo clippy --workspace --all-targets -- -D warnings (the addon and the sandbox helper)"
+cargo clippy --workspace --all-targets -- -D warnings
 
-step "cargo test"
-cargo test
+step "cargo test --workspace (builds the sandbox helper the confinement tests run)"
+cargo test --workspace
 
 step "cargo clippy for macOS (aarch64 and x86_64): the macOS code paths compile, warning-free"
 rustup target add aarch64-apple-darwin x86_64-apple-darwin
-cargo clippy --target aarch64-apple-darwin --all-targets -- -D warnings
-cargo clippy --target x86_64-apple-darwin --all-targets -- -D warnings
+cargo clippy --workspace --target aarch64-apple-darwin --all-targets -- -D warnings
+cargo clippy --workspace --target x86_64-apple-darwin --all-targets -- -D warnings
 
 step "type-check a usage file against index.d.ts"
 npx tsc -p tsconfig.json
@@ -78,7 +78,7 @@ source scripts/wine/env.sh
 rustup target add x86_64-pc-windows-gnu
 
 step "cargo clippy for Windows (x86_64-pc-windows-gnu)"
-cargo clippy --target x86_64-pc-windows-gnu --all-targets -- -D warnings
+cargo clippy --workspace --target x86_64-pc-windows-gnu --all-targets -- -D warnings
 
 step "cargo test for Windows, the test binary run under Wine"
 CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER=wine cargo test --target x86_64-pc-windows-gnu

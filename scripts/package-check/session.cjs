@@ -18,7 +18,17 @@ function run(SidecarManager, label) {
     claudePath: path.join(root, 'sidecar', 'dist', 'claude-runner.mjs'),
     runtime: process.env.APP_RUNTIME || 'node',
   })
-  const res = manager.startSession('s1', 'claude', `hello from ${label}`, { cwd: root })
+  // APP_SANDBOX=1: the same session confined (the helper in the platform package must be
+  // found, run and enforce: a `sandboxed` event with Landlock).
+  const sandboxed = process.env.APP_SANDBOX === '1'
+  const events = []
+  if (sandboxed) {
+    label = `${label} sandboxed`
+    const support = manager.sandboxSupport()
+    if (support.mechanism !== 'landlock') fail(label, `sandboxSupport: ${JSON.stringify(support)}`)
+    manager.onLifecycle('s1', (e) => events.push(e))
+  }
+  const res = manager.startSession('s1', 'claude', `hello from ${label}`, { cwd: root, ...(sandboxed ? { sandbox: {} } : {}) })
   if (!res.ok) fail(label, `startSession: ${res.error} (${res.code})`)
   const statuses = []
   const texts = []
@@ -34,6 +44,10 @@ function run(SidecarManager, label) {
     if (!s || s.status !== 'done' || s.costUsd !== 0.25 || s.outputTokens !== 5) fail(label, `listSessions: ${JSON.stringify(listed)}`)
     if (statuses[0] !== 'running') fail(label, `statuses ${statuses.join(' → ')}`)
     if (!texts.includes(`echo: hello from ${label}`)) fail(label, `texts ${JSON.stringify(texts)}`)
+    const kinds = events.map((e) => e.kind)
+    if (sandboxed && (kinds[kinds.indexOf('spawned') + 1] !== 'sandboxed' || events.find((e) => e.kind === 'sandboxed').mechanism !== 'landlock')) {
+      fail(label, `lifecycle ${JSON.stringify(events)}`)
+    }
     const pid = manager.getSession('s1').pid
     manager.dispose().then(() => {
       clearTimeout(timer)

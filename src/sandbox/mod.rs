@@ -73,6 +73,28 @@ impl Prepared {
     }
 }
 
+/// Most `sandbox-denied` events one child reports: a client retrying on a keep-alive
+/// connection could otherwise flood the queue to JS. Later refusals are still refused, and
+/// logged once.
+pub const MAX_DENIED_EVENTS: u32 = 256;
+
+/// `on_denied`, silenced after [`MAX_DENIED_EVENTS`] calls.
+fn bounded(
+    on_denied: Arc<dyn Fn(proxy::Denied) + Send + Sync>,
+) -> Arc<dyn Fn(proxy::Denied) + Send + Sync> {
+    let count = std::sync::atomic::AtomicU32::new(0);
+    Arc::new(move |d| {
+        let n = count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if n < MAX_DENIED_EVENTS {
+            on_denied(d);
+        } else if n == MAX_DENIED_EVENTS {
+            tracing::warn!(
+                "more than {MAX_DENIED_EVENTS} proxy refusals for one sandbox: no more sandbox-denied events"
+            );
+        }
+    })
+}
+
 /// Names every proxy-aware tool reads (upper and lower case; Node's fetch reads them with
 /// `NODE_USE_ENV_PROXY=1`).
 const PROXY_VARS: [&str; 6] = [
@@ -132,6 +154,7 @@ impl Sandboxes {
             provider_state: place.provider_state.clone(),
             temp: temp.clone(),
         };
+        let on_denied = bounded(on_denied);
         let mut listener = None;
         let mut open_proxy = || -> std::io::Result<u16> {
             let Some(options::NetworkOption::AllowedDomains(names)) = &opts.network else {
@@ -222,5 +245,57 @@ impl Sandboxes {
         lock(&self.proxy)
             .get_or_insert_with(|| proxy::Proxy::new(proxy::ProxyLimits::default()))
             .clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusal_reports_are_bounded() {
+        let seen = Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let s = seen.clone();
+        let f = bounded(Arc::new(move |_| {
+            s.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }));
+        for _ in 0..MAX_DENIED_EVENTS + 10 {
+            f(proxy::Denied {
+                host: "x".into(),
+                port: 1,
+            });
+        }
+        assert_eq!(
+            seen.load(std::sync::atomic::Ordering::Relaxed),
+            MAX_DENIED_EVENTS
+        );
+    }
+
+    #[test]
+    fn the_child_env_points_at_the_temp_folder_and_the_proxy_only() {
+        let p = Prepared {
+            confine: None,
+            env: vec![
+                ("TMPDIR".into(), "/t".into()),
+                ("HTTPS_PROXY".into(), "http://p".into()),
+            ],
+            env_remove: &["NO_PROXY", "no_proxy"],
+            event: LifecycleEvent::Removed,
+            lease: Lease::default(),
+        };
+        let mut env = vec![
+            ("TMPDIR".to_owned(), "/tmp".to_owned()),
+            ("NO_PROXY".to_owned(), "localhost".to_owned()),
+            ("PATH".to_owned(), "/bin".to_owned()),
+        ];
+        p.apply_env(&mut env);
+        assert_eq!(
+            env,
+            vec![
+                ("PATH".to_owned(), "/bin".to_owned()),
+                ("TMPDIR".to_owned(), "/t".to_owned()),
+                ("HTTPS_PROXY".to_owned(), "http://p".to_owned()),
+            ]
+        );
     }
 }

@@ -48,3 +48,49 @@ fn runner_dies_with_the_thread_that_spawned_it() {
         );
     });
 }
+
+/// A confined runner and its grandchild write inside the writable folder and not outside it;
+/// the confinement is the helper's (built beside the test binary by `cargo test`).
+#[test]
+fn a_confined_tree_writes_only_where_it_may() {
+    use std::sync::Arc;
+    let base = std::env::temp_dir().join(format!("sidecar-confine-test-{}", std::process::id()));
+    let inside = base.join("inside");
+    std::fs::create_dir_all(&inside).expect("mkdir");
+    let base = std::fs::canonicalize(&base).expect("canonical");
+    let inside = base.join("inside");
+    let mut spec = sh(&format!(
+        "echo a > '{i}/runner' && sh -c \"echo b > '{i}/grandchild'\" && \
+         if echo c > '{o}/outside' 2>/dev/null; then exit 3; fi; \
+         if sh -c \"echo d > '{o}/outside2'\" 2>/dev/null; then exit 4; fi; exit 0",
+        i = inside.display(),
+        o = base.display()
+    ));
+    spec.confine = Some(Arc::new(crate::process::Confinement {
+        writable: vec![inside.clone(), "/dev/null".into()],
+        ..Default::default()
+    }));
+    assert!(
+        crate::process::confine_support().filesystem,
+        "the sidecar-confine helper must be built beside the test binary (cargo test builds it): {:?}",
+        crate::process::confine_support().missing
+    );
+    let kind = rt().block_on(async {
+        let s = spawn_async(spec).await.expect("reply").expect("spawn");
+        let mut child = s.child;
+        tokio::task::spawn_blocking(move || child.wait())
+            .await
+            .expect("join")
+            .expect("wait")
+    });
+    let wrote_inside = inside.join("runner").is_file() && inside.join("grandchild").is_file();
+    let wrote_outside = base.join("outside").exists() || base.join("outside2").exists();
+    let _ = std::fs::remove_dir_all(&base);
+    assert_eq!(
+        kind.code(),
+        Some(0),
+        "3: the runner, 4: its child wrote outside ({kind:?})"
+    );
+    assert!(wrote_inside, "runner and grandchild write inside");
+    assert!(!wrote_outside);
+}
