@@ -271,10 +271,19 @@ impl Session {
         )
     }
 
-    /// Keeps the session's sandbox: `event` is sent right after `spawned`, `lease` lives as
-    /// long as the session.
+    /// Keeps the session's sandbox: `event` is sent right after `spawned`, `lease` lives
+    /// until the session is removed and its runner has exited (see [`Session::release_sandbox`]).
     pub fn hold_sandbox(&self, event: LifecycleEvent, lease: Lease) {
         *lock(&self.sandbox) = Some((Some(event), lease));
+    }
+
+    /// Drops what the sandbox owns (its temp folder, its proxy listener): called once the
+    /// session is both removed and exited. Not left to the session's own drop, which the
+    /// cleanup timer (holding it for `cleanupGraceMs`) delays past `removeSession` and
+    /// `dispose()`.
+    fn release_sandbox(&self) {
+        let taken = lock(&self.sandbox).take();
+        drop(taken);
     }
 
     /// The runner's process id.
@@ -441,7 +450,9 @@ impl Session {
             }
             s.exit.is_some()
         };
-        if !exited {
+        if exited {
+            self.release_sandbox();
+        } else {
             self.process.control(Control::Kill);
         }
     }
@@ -577,6 +588,8 @@ impl Session {
         );
         if s.remove_requested {
             self.lifecycle(shared, &LifecycleEvent::Removed);
+            drop(s);
+            self.release_sandbox();
         }
     }
 

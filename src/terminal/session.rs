@@ -317,13 +317,13 @@ impl Terminal {
         }
     }
 
-    /// Queues a lifecycle event of this terminal.
-    /// Keeps the terminal's sandbox: `event` is sent right after `spawned`, `lease` lives as
-    /// long as the terminal.
+    /// Keeps the terminal's sandbox: `event` is sent right after `spawned`, `lease` lives
+    /// until the registry forgets the terminal ([`Terminal::removed`]).
     pub fn hold_sandbox(&self, event: LifecycleEvent, lease: Lease) {
         *lock(&self.sandbox) = Some((Some(event), lease));
     }
 
+    /// Queues a lifecycle event of this terminal.
     fn lifecycle(&self, event: &LifecycleEvent) {
         self.sink.push(
             self.token,
@@ -345,9 +345,14 @@ impl Terminal {
         }
     }
 
-    /// Nothing of this terminal follows (the registry forgot it).
+    /// Nothing of this terminal follows (the registry forgot it, after its program exited):
+    /// what its sandbox owns (temp folder, proxy listener) goes now, not when the last
+    /// reference to the terminal (JS's `Terminal`, a timer) is dropped — which after
+    /// `dispose()` may be never, leaving the temp folder on disk.
     pub fn removed(&self) {
         self.lifecycle(&LifecycleEvent::Removed);
+        let taken = lock(&self.sandbox).take();
+        drop(taken);
     }
 
     /// A limit was crossed: reports it and ends the terminal's session (SIGHUP, SIGKILL
