@@ -58,6 +58,19 @@ describe('the contract', () => {
     }
   })
 
+  it('the sandbox parts: their codes, kinds and network names are the binding\'s, and index.d.ts derives them', () => {
+    expect(values(binding.SidecarErrorCode)).toContain('ERR_SANDBOX_UNSUPPORTED')
+    expect(values(binding.LifecycleKind)).toEqual(expect.arrayContaining(['sandboxed', 'sandbox-denied']))
+    expect(values(binding.NetworkCoverage)).toEqual(['full', 'none', 'tcp'])
+    expect(values(binding.SandboxNetwork)).toEqual(['all', 'allowed-domains', 'none'])
+    const dts = read('index.d.ts')
+    expect(dts).toContain('export type SandboxNetworkCoverage = `${B.NetworkCoverage}`')
+    expect(dts).toContain('network: `${B.SandboxNetwork}`')
+    const support = makeManager().sandboxSupport()
+    expect(values(binding.NetworkCoverage)).toContain(support.network)
+    expect(values(binding.NetworkCoverage)).toContain(support.allowedDomains)
+  })
+
   it('every kind of malformed input answers the one code, thrown or returned', () => {
     const code = binding.SidecarErrorCode.InvalidArgument
     const thrown = (f) => {

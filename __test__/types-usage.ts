@@ -116,3 +116,40 @@ const load: SidecarLoadErrorCode = 'ERR_SIDECAR_NATIVE_NOT_FOUND'
 // @ts-expect-error: not a code
 const notACode: SidecarErrorCode = 'ERR_NOPE'
 console.log(kindsAreTheContracts, limitsAreTheContracts, exitReasonsHoldStopReasons, statusesAreTheTSManagers, invalid, legacy, load, notACode)
+
+// Sandboxes: options at every level, what the machine supports, and the lifecycle events.
+import type { SandboxOptions, SandboxSupport, SandboxedEvent, SandboxNetworkCoverage } from '../index.js'
+const sandbox: SandboxOptions = { allowWrite: ['~/out'], denyWrite: ['.git/hooks'], denyRead: ['~/.ssh'], network: { allowedDomains: ['*.example.com'] }, onUnsupported: 'warn' }
+const confined = new SidecarManager({ sandbox })
+new SidecarManager({ sandbox: false })
+confined.startSession('s4', 'claude', 'hi', { cwd: '/tmp', sandbox: { network: 'none' } })
+confined.startSession('s5', 'claude', 'hi', { sandbox: false })
+confined.openTerminal('t3', { command: '/bin/sh', sandbox: { denyRead: ['~/.aws'], network: 'all' } })
+const support: SandboxSupport = confined.sandboxSupport()
+const fsConfined: boolean = support.filesystem && support.denyPaths
+const noneCoverage: SandboxNetworkCoverage = support.network
+const proxyCoverage: 'none' | 'tcp' | 'full' = support.allowedDomains
+const why: string[] = support.missing
+console.log(fsConfined, noneCoverage, proxyCoverage, why, support.mechanism)
+confined.onLifecycle((e) => {
+  if (e.kind === 'sandboxed') {
+    const ev: SandboxedEvent = e
+    const asked: 'all' | 'none' | 'allowed-domains' = e.network
+    const proxy: string | null = e.proxy
+    console.log(ev.mechanism, ev.writable, ev.denyWrite, ev.denyRead, ev.networkCoverage, ev.tempDir, ev.notEnforced, ev.skipped, asked, proxy)
+  }
+  if (e.kind === 'sandbox-denied') console.log(e.host satisfies string, e.port satisfies number)
+})
+const unsupported: SidecarErrorCode = 'ERR_SANDBOX_UNSUPPORTED'
+console.log(unsupported)
+// @ts-expect-error: network is 'all', 'none' or { allowedDomains }
+confined.startSession('s6', 'claude', 'hi', { sandbox: { network: 'some' } })
+// @ts-expect-error: unknown sandbox keys are refused
+new SidecarManager({ sandbox: { denyReads: [] } })
+// @ts-expect-error: sandbox is an object or false
+new SidecarManager({ sandbox: true })
+// @ts-expect-error: the host and port are only on sandbox-denied
+confined.onLifecycle((e) => e.kind === 'sandboxed' && e.host)
+const coverageIsTheContracts: Equal<SandboxNetworkCoverage, 'none' | 'tcp' | 'full'> = true
+const sandboxNetworkIsTheContracts: Equal<SandboxedEvent['network'], 'all' | 'none' | 'allowed-domains'> = true
+console.log(coverageIsTheContracts, sandboxNetworkIsTheContracts)
