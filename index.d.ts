@@ -269,7 +269,7 @@ export interface SandboxOptions {
   allowWrite?: string[]
   /** Read-only even inside a writable place (e.g. `".git/hooks"`, `".env"`). Needs a mount namespace (see `sandboxSupport().denyPaths`). */
   denyWrite?: string[]
-  /** Unreadable and unwritable (e.g. `"~/.ssh"`, `"~/.aws"`). Needs a mount namespace. */
+  /** Unreadable and unwritable (e.g. `"~/.ssh"`, `"~/.aws"`): a folder shows empty (nothing can be made in it), a file reads as empty (writes to it are discarded; the real file is untouched). Needs a mount namespace. */
   denyRead?: string[]
   /**
    * `"all"` (default); `"none"`: no connection leaves the tree; `{ allowedDomains }`: only

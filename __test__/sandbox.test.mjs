@@ -182,14 +182,17 @@ describe.skipIf(process.platform !== 'linux')('sandboxed sessions (Linux only: L
   // node's writes are not refused on a read-only mount: the write "succeeds" into /dev/null
   // (the real file stays untouched, as the test above checks). When it is fixed this test
   // fails: drop `.fails`.
-  it.fails('denyRead: writing a hidden file fails with EROFS, as the helper documents', async () => {
+  // A hidden file is covered by /dev/null on a read-only mount: the kernel does not refuse
+  // writes to a device on a read-only mount, so they go to /dev/null (the file is untouched).
+  it('denyRead: writing a hidden file is discarded and the real file keeps its content', async () => {
     const cwd = tmp('cwd')
     writeFileSync(join(cwd, '.env'), 'TOKEN=secret')
     const m = probeManager()
     const { results } = await probe(m, 's', [
       { name: 'writeFile', op: 'write', path: join(cwd, '.env') },
     ], { cwd, sandbox: { denyRead: ['.env'] } })
-    expect(results.writeFile).toEqual({ ok: false, code: 'EROFS' })
+    expect(results.writeFile).toEqual({ ok: true })
+    expect(readFileSync(join(cwd, '.env'), 'utf8')).toBe('TOKEN=secret')
   })
 
   it('a private temp folder: TMPDIR/TMP/TEMP, writable, not /tmp itself, removed with the session', async () => {

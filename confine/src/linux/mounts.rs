@@ -58,8 +58,10 @@ fn remount_read_only(p: &Path) -> io::Result<()> {
     )
 }
 
-/// Covers `p`: a folder by an empty read-only tmpfs (it lists as empty), a file by
-/// `/dev/null` made read-only (it reads as empty; writes fail with EROFS).
+/// Covers `p`: a folder by an empty read-only tmpfs (it lists as empty; nothing can be
+/// made in it), a file by `/dev/null` on a read-only bind (it reads as empty; writes go to
+/// `/dev/null` — a device on a read-only mount still takes writes — so the real file keeps
+/// its content).
 fn hide(p: &Path) -> io::Result<()> {
     let flags = libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
     if std::fs::metadata(p)?.is_dir() {
