@@ -50,6 +50,19 @@ const plan = [
   },
   { id: 'gamma', prompt: 'Is the NDJSON framing bounded?' },
 ]
+// Where this machine can confine a session (Linux: Landlock; macOS: Seatbelt), one more runs
+// in a sandbox: it may write only in its folder and its own temp folder, and reach no network.
+// Its `sandboxed` lifecycle line says what the kernel enforces.
+const support = manager.sandboxSupport()
+if (support.filesystem) {
+  plan.push({
+    id: 'delta',
+    prompt: 'Run inside a sandbox',
+    options: { cwd: here, sandbox: support.network !== 'none' ? { network: 'none' } : {} },
+  })
+} else {
+  say(`sandboxSupport(): ${support.mechanism} (${support.missing.join('; ')}): no sandboxed session`)
+}
 
 /** sessionId -> bookkeeping */
 const track = new Map()
