@@ -63,8 +63,8 @@ pub use containment::{Containment, Target};
 pub use escalation::{Control, Escalation};
 pub use names::{exit_parts, signal_name};
 pub use platform::{
-    Pipe, PipeReader, PipeWriter, PtyIo, PtyMaster, PtySpawned, check_program, pipe_reader,
-    pipe_writer, resolve_program, thread_cpu_us,
+    Pipe, PipeReader, PipeWriter, PtyIo, PtyMaster, PtySpawned, check_program, create_private_dir,
+    pipe_reader, pipe_writer, resolve_program, thread_cpu_us,
 };
 pub use run::{
     Drain, DrainOrder, ExitSignal, ProcessHandle, Supervised, Supervision, Watcher, run,

@@ -39,10 +39,7 @@ impl Lease {
             .collect();
         let random = uuid::Uuid::new_v4().simple().to_string();
         let dir = parent.join(format!("sidecar-{safe}-{}", &random[..12]));
-        let mut b = std::fs::DirBuilder::new();
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
-        b.create(&dir)?;
+        crate::process::create_private_dir(&dir)?;
         Ok(Lease {
             temp: Some(std::fs::canonicalize(&dir).unwrap_or(dir)),
             proxy: None,

@@ -5,6 +5,7 @@
 
 mod clock;
 mod exit;
+mod fs;
 mod group;
 mod pipes;
 mod pty;
@@ -16,6 +17,7 @@ mod watchdog;
 
 pub use clock::thread_cpu_us;
 pub use exit::{reap, reap_pid, wait_exit_after, wait_exited};
+pub use fs::create_private_dir;
 pub use pipes::{Pipe, PipeReader, PipeWriter, pipe_reader, pipe_writer};
 pub use pty::{PtyMaster, PtySpawned, default_program, resolve_program, spawn_pty};
 pub use pty_io::PtyIo;
