@@ -26,7 +26,9 @@ cargo fmt --all --check
 step "cargo clippy --workspace --all-targets -- -D warnings (the addon and the sandbox helper)"
 cargo clippy --workspace --all-targets -- -D warnings
 
-step "cargo test --workspace (builds the sandbox helper the confinement tests run)"
+step "cargo test --workspace (after building the sandbox helper the confinement tests run)"
+# cargo test builds a bin's test harness, not the bin itself: build the helper first.
+cargo build -p sidecar-confine
 cargo test --workspace
 
 step "cargo clippy for macOS (aarch64 and x86_64): the macOS code paths compile, warning-free"

@@ -72,7 +72,7 @@ fn a_confined_tree_writes_only_where_it_may() {
     }));
     assert!(
         crate::process::confine_support().filesystem,
-        "the sidecar-confine helper must be built beside the test binary (cargo test builds it): {:?}",
+        "the sidecar-confine helper must be built beside the test binary (cargo build -p sidecar-confine): {:?}",
         crate::process::confine_support().missing
     );
     let kind = rt().block_on(async {
