@@ -442,4 +442,20 @@ describe.skipIf(process.platform !== 'linux')('sandboxed sessions (Linux only: L
     expect(out.sandboxed.notEnforced.length).toBeGreaterThan(0)
     expect(out.sandboxed.notEnforced[0]).toContain('filesystem')
   })
+
+  it('a helper that cannot apply the plan ends the session in error with its reason (failing helper, in a child host)', async () => {
+    const { stdout } = await new Promise((resolve, reject) => {
+      execFile(
+        process.execPath,
+        [join(ROOT, 'host-failing-helper.mjs'), NODE],
+        { env: { ...process.env, SIDECAR_CONFINE_HELPER: join(ROOT, 'failing-helper.sh') }, timeout: 20_000, killSignal: 'SIGKILL' },
+        (err, stdout, stderr) => (err ? reject(Object.assign(err, { stderr })) : resolve({ stdout })),
+      )
+    })
+    const out = JSON.parse(stdout.trim().split('\n').at(-1))
+    expect(out.started).toEqual({ ok: true })
+    expect(out.status).toBe('error')
+    expect(out.error).toBe('Sandbox could not be applied: mounts: read-only /nowhere: Permission denied (os error 13)')
+    expect(out.exited).toEqual({ exitCode: 126 })
+  })
 })

@@ -536,11 +536,23 @@ impl Session {
         let kind = process::run(&self.process, &mut ctrl_rx, process, supervision, &watcher).await;
         stop_reader.abort();
         writer.abort();
-        if tokio::time::timeout(Duration::from_millis(200), logger)
-            .await
-            .is_err()
+        let confine_error = match tokio::time::timeout(Duration::from_millis(200), logger).await {
+            Ok(Ok(e)) => e,
+            Ok(Err(_)) => None,
+            Err(_) => {
+                tracing::debug!(session = %self.key.id, "stderr still open after exit");
+                None
+            }
+        };
+        // The sandbox helper failed before the runner ran: say why instead of an exit code.
+        let sandboxed = lock(&self.sandbox).is_some();
+        if let (true, Some(e), ExitKind::Code(code)) = (sandboxed, confine_error, kind)
+            && code == i64::from(sidecar_confine::EXIT_CONFINE_FAILED)
         {
-            tracing::debug!(session = %self.key.id, "stderr still open after exit");
+            // Ends the session in `error` with this message, as a crossed limit does.
+            let mut s = lock(&self.state);
+            s.limit_error
+                .get_or_insert_with(|| format!("Sandbox could not be applied: {e}"));
         }
 
         self.ended(shared, kind);
@@ -837,15 +849,24 @@ impl Watcher for RunnerWatcher<'_> {
     }
 }
 
-async fn log_stderr(key: Arc<SessionKey>, stderr: process::Pipe) {
+async fn log_stderr(key: Arc<SessionKey>, stderr: process::Pipe) -> Option<String> {
     let Ok(mut rx) = process::pipe_reader(stderr) else {
-        return;
+        return None;
     };
     let mut framer = LineFramer::new(MAX_STDERR_LINE);
     let mut buf = vec![0u8; 16 * 1024];
+    // The sandbox helper's first line, if it failed (it writes only that one, then exits).
+    let mut confine_error: Option<String> = None;
     let mut log = |frame: Frame<'_>| match frame {
         Frame::Line(l) => {
-            tracing::info!(target: "sidecar::runner", session = %key.id, "{}", String::from_utf8_lossy(l).trim_end());
+            let line = String::from_utf8_lossy(l);
+            let line = line.trim_end();
+            if confine_error.is_none()
+                && let Some(why) = line.strip_prefix(sidecar_confine::ERROR_PREFIX)
+            {
+                confine_error = Some(why.to_owned());
+            }
+            tracing::info!(target: "sidecar::runner", session = %key.id, "{line}");
         }
         Frame::Oversized { len } => {
             tracing::info!(target: "sidecar::runner", session = %key.id, "(stderr line of {len} bytes not shown)");
@@ -860,6 +881,7 @@ async fn log_stderr(key: Arc<SessionKey>, stderr: process::Pipe) {
         }
     }
     framer.finish(&mut log);
+    confine_error
 }
 
 /// Cost figures from one `cost` message.
