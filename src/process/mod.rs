@@ -15,6 +15,8 @@
 //!   the output (bounded), and one [`ExitKind`] out; [`ProcessHandle`] is how the rest of the
 //!   crate reaches a running process (stop it, kill it at once, its pid).
 //! - [`usage`]: one pass over the process table for the resource figures of every tree.
+//! - [`relay`]: bytes both ways between two sockets (the sandbox proxy's tunnels), by the
+//!   fastest means the system has; `copy` is the portable one.
 //!
 //! Platform mechanisms live in folders chosen on the `mod` lines below and nowhere else:
 //! `unix/` (shared by Linux and macOS), `linux/` and `macos/` (as `os`), and `windows/`
@@ -23,6 +25,7 @@
 
 pub mod confine;
 pub mod containment;
+mod copy;
 pub mod escalation;
 pub mod names;
 pub mod run;
@@ -85,6 +88,20 @@ pub fn default_program(var: &dyn Fn(&str) -> Option<String>) -> String {
 /// What this machine can confine (probed once; see [`confine`]).
 pub fn confine_support() -> Support {
     os::confine_support()
+}
+
+/// Relays bytes both ways between `a` and `b` until both directions have ended or either
+/// fails; an end of stream read on one side is passed on as a write shutdown of the other.
+/// `on_activity` is called after every transfer that moved bytes (for idle timeouts).
+/// Returns the bytes moved a → b and b → a. Linux splices through a pipe per direction
+/// (the bytes never enter user space); elsewhere it is tokio's `copy_bidirectional`.
+/// Dropping the future closes both sockets.
+pub async fn relay(
+    a: tokio::net::TcpStream,
+    b: tokio::net::TcpStream,
+    on_activity: &(dyn Fn() + Sync),
+) -> std::io::Result<(u64, u64)> {
+    os::relay(a, b, on_activity).await
 }
 
 /// The step for a signal name (`"SIGINT"`) where the platform has signals; `None` for a name

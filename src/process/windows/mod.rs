@@ -28,6 +28,8 @@ pub use priority::lower_current_thread;
 pub use signal::{number_name, parse_signal, step_name};
 pub use spawn::{check_program, spawn};
 pub use usage::each_process;
+// Nothing faster than the portable copy for tunnels here.
+pub use super::copy::relay;
 
 /// `s` as a NUL-terminated UTF-16 string.
 fn wide(s: &str) -> Vec<u16> {
