@@ -48,10 +48,9 @@ use super::domains::Allowlist;
 #[cfg(test)]
 mod tests;
 
-/// Per-direction copy buffer of a tunnel: large enough that bulk transfers move in few
-/// syscalls, small enough that `max_connections` tunnels stay cheap (2 × 64 KiB each).
-/// bench/sandbox.mjs on the 2-core box: 0.59× of a direct loopback download with 64 KiB,
-/// 0.62× with 256 KiB — the third busy process, not the buffer, sets the ratio there.
+/// Per-direction copy buffer of a tunnel hyper did not hand back as a plain socket (the
+/// usual tunnel goes through [`crate::process::relay`]), and the floor of hyper's read
+/// buffer.
 const TUNNEL_BUF: usize = 64 * 1024;
 /// hyper's smallest accepted read buffer (it asserts on less).
 const MIN_HYPER_BUF: usize = 8192;
@@ -358,22 +357,22 @@ async fn run_tunnel(tunnel: Tunnel) {
         return;
     };
     let mut upstream = tunnel.upstream;
-    // Taking the socket back out of hyper's boxed IO saves two dynamic layers per read
-    // and write; bytes hyper had already read past the CONNECT head go first.
+    // With the client socket back out of hyper's boxed IO, both ends are plain sockets and
+    // the system's relay moves the bytes (on Linux without copying them through here);
+    // it notes activity itself. Bytes hyper had already read past the CONNECT head go
+    // first.
     let copied = match upgraded.downcast::<TokioIo<Tracked>>() {
         Ok(parts) => {
-            let mut client = parts.io.into_inner();
+            let Tracked {
+                stream: client,
+                activity,
+            } = parts.io.into_inner();
             if !parts.read_buf.is_empty() && upstream.write_all(&parts.read_buf).await.is_err() {
                 return;
             }
-            tokio::io::copy_bidirectional_with_sizes(
-                &mut client,
-                &mut upstream,
-                TUNNEL_BUF,
-                TUNNEL_BUF,
-            )
-            .await
+            crate::process::relay(client, upstream, &|| activity.touch()).await
         }
+        // Not expected (hyper hands back the IO it was given), but kept working.
         Err(upgraded) => {
             tokio::io::copy_bidirectional_with_sizes(
                 &mut TokioIo::new(upgraded),

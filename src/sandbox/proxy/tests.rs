@@ -113,6 +113,54 @@ async fn connect_tunnels_both_ways_including_8_mb() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_half_closed_tunnel_still_delivers_the_reply() {
+    bounded(async {
+        let echo = echo_server().await;
+        let (_proxy, listener, _denials) = start(ProxyLimits::default(), &["127.0.0.1"]);
+        let mut client = tunnel(listener.port(), &format!("127.0.0.1:{echo}")).await;
+        // More than a pipe and the socket buffers hold, so the reply is still flowing
+        // back when the client's end of stream reaches the upstream.
+        let payload: Vec<u8> = (0..3 * 1024 * 1024).map(|i| (i % 253) as u8).collect();
+        let (mut read, mut write) = client.split();
+        let send = async {
+            write.write_all(&payload).await.unwrap();
+            // The upstream echoes until it reads the end of stream, then closes.
+            write.shutdown().await.unwrap();
+        };
+        let receive = async {
+            let mut back = Vec::new();
+            read.read_to_end(&mut back).await.unwrap();
+            back
+        };
+        let ((), back) = tokio::join!(send, receive);
+        assert!(back == payload, "{} bytes came back altered", back.len());
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bytes_sent_with_the_connect_head_reach_the_upstream() {
+    bounded(async {
+        let echo = echo_server().await;
+        let (_proxy, listener, _denials) = start(ProxyLimits::default(), &["127.0.0.1"]);
+        let mut client = connect(listener.port()).await;
+        // One write: hyper reads the payload together with the head and hands it back
+        // beside the socket.
+        let payload = b"sent before the 200 arrived";
+        let mut first = format!("CONNECT 127.0.0.1:{echo} HTTP/1.1\r\n\r\n").into_bytes();
+        first.extend_from_slice(payload);
+        client.write_all(&first).await.unwrap();
+        let head = read_head(&mut client).await;
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        let mut back = vec![0; payload.len()];
+        client.read_exact(&mut back).await.unwrap();
+        assert_eq!(back, payload);
+        ping(&mut client, b"and after it").await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connect_to_a_refused_host_gets_403_and_is_reported() {
     bounded(async {
         let (_proxy, listener, denials) = start(ProxyLimits::default(), &["127.0.0.1"]);
