@@ -56,8 +56,9 @@ fn loopback_up() -> io::Result<()> {
     for (dst, src) in req.ifr_name.iter_mut().zip(b"lo\0") {
         *dst = *src as libc::c_char;
     }
+    // `as _`: the request's type is c_ulong on glibc and c_int on musl.
     // SAFETY: SIOCGIFFLAGS reads the flags into `req`, a valid ifreq that outlives the call.
-    if unsafe { libc::ioctl(raw, libc::SIOCGIFFLAGS, &mut req) } == -1 {
+    if unsafe { libc::ioctl(raw, libc::SIOCGIFFLAGS as _, &mut req) } == -1 {
         return Err(io::Error::last_os_error());
     }
     // SAFETY: the union field written by SIOCGIFFLAGS is ifru_flags.
@@ -65,7 +66,7 @@ fn loopback_up() -> io::Result<()> {
         req.ifr_ifru.ifru_flags |= (libc::IFF_UP | libc::IFF_RUNNING) as libc::c_short;
     }
     // SAFETY: SIOCSIFFLAGS reads `req`, valid for the call.
-    if unsafe { libc::ioctl(raw, libc::SIOCSIFFLAGS, &req) } == -1 {
+    if unsafe { libc::ioctl(raw, libc::SIOCSIFFLAGS as _, &req) } == -1 {
         return Err(io::Error::last_os_error());
     }
     Ok(())
