@@ -236,8 +236,10 @@ export interface SandboxedEvent {
   writable: string[]
   /** Read-only inside writable places (resolved). */
   denyWrite: string[]
-  /** Unreadable (resolved): a folder shows empty, a file reads as empty. */
+  /** Unreadable (resolved): a folder cannot be opened, a file reads as empty. */
   denyRead: string[]
+  /** The host's service sockets hidden by default where they exist (the user's runtime folder with the session bus and `systemd --user`, the ssh agent, Docker/Podman, the system bus, X11): Landlock cannot refuse a connect to a socket file. */
+  hidden: string[]
   /** The network policy asked for. */
   network: `${B.SandboxNetwork}`
   /** How much of it the kernel enforces here: `full` (every socket), `tcp` (TCP connects only; UDP and DNS stay open), `none`. */
@@ -269,7 +271,7 @@ export interface SandboxOptions {
   allowWrite?: string[]
   /** Read-only even inside a writable place (e.g. `".git/hooks"`, `".env"`). Needs a mount namespace (see `sandboxSupport().denyPaths`). */
   denyWrite?: string[]
-  /** Unreadable and unwritable (e.g. `"~/.ssh"`, `"~/.aws"`): a folder shows empty (nothing can be made in it), a file reads as empty (writes to it are discarded; the real file is untouched). Needs a mount namespace. */
+  /** Unreadable and unwritable (e.g. `"~/.ssh"`, `"~/.aws"`): a folder cannot be opened (EACCES), a file reads as empty (writes to it are discarded; the real file is untouched). Needs a mount namespace. */
   denyRead?: string[]
   /**
    * `"all"` (default); `"none"`: no connection leaves the tree; `{ allowedDomains }`: only

@@ -153,7 +153,8 @@ describe.skipIf(process.platform !== 'linux')('sandboxed sessions (Linux only: L
     expect(existsSync(join(cwd, 'moved'))).toBe(false)
   })
 
-  it('denyRead: a file reads as empty and a folder lists as empty (as root; the host still sees both)', async () => {
+  // The tree has no capabilities even under a root host, so the cover folder's mode 000 holds.
+  it('denyRead: a file reads as empty, a folder cannot be opened (the host still sees both)', async () => {
     const cwd = tmp('cwd')
     const outside = tmp('out')
     writeFileSync(join(cwd, '.env'), 'TOKEN=secret')
@@ -168,8 +169,8 @@ describe.skipIf(process.platform !== 'linux')('sandboxed sessions (Linux only: L
       { name: 'writeFile', op: 'write', path: join(cwd, '.env') },
     ], { cwd, sandbox: { denyRead: ['.env', join(outside, 'keys')] } })
     expect(results.file).toEqual({ ok: true, content: '' })
-    expect(results.folder).toEqual({ ok: true, entries: [] })
-    expect(results.fileInFolder).toEqual({ ok: false, code: 'ENOENT' })
+    expect(results.folder).toEqual({ ok: false, code: 'EACCES' })
+    expect(results.fileInFolder).toEqual({ ok: false, code: 'EACCES' })
     expect(results.shFile.stderr).not.toContain('PRIVATE')
     expect(sandboxed.denyRead).toEqual([join(cwd, '.env'), join(outside, 'keys')])
     // The write reached the cover, not the file.
@@ -299,6 +300,7 @@ describe.skipIf(process.platform !== 'linux')('sandboxed sessions (Linux only: L
       writable: expect.arrayContaining([real, sandboxed.tempDir, '/dev/null']),
       denyWrite: [],
       denyRead: [],
+      hidden: expect.any(Array),
       network: 'none',
       networkCoverage: 'full',
       proxy: null,

@@ -145,6 +145,8 @@ pub enum LifecycleEvent {
         deny_write: Vec<String>,
         /// Unreadable.
         deny_read: Vec<String>,
+        /// The host's service sockets hidden by default (session bus, ssh agent, docker, X11).
+        hidden: Vec<String>,
         /// `all`, `none` or `allowed-domains`.
         network: &'static str,
         /// How much of the network policy the kernel enforces: `full`, `tcp`, `none`.
@@ -256,6 +258,7 @@ impl LifecycleEvent {
                 writable,
                 deny_write,
                 deny_read,
+                hidden,
                 network,
                 network_coverage,
                 proxy,
@@ -267,6 +270,7 @@ impl LifecycleEvent {
                 "writable": writable,
                 "denyWrite": deny_write,
                 "denyRead": deny_read,
+                "hidden": hidden,
                 "network": network,
                 "networkCoverage": network_coverage,
                 "proxy": proxy,
@@ -323,6 +327,7 @@ mod tests {
                 writable: vec![],
                 deny_write: vec![],
                 deny_read: vec![],
+                hidden: vec![],
                 network: "all",
                 network_coverage: "full",
                 proxy: None,
@@ -393,6 +398,7 @@ mod tests {
             writable: vec!["/w".into()],
             deny_write: vec!["/w/.git".into()],
             deny_read: vec![],
+            hidden: vec!["/run/user/1000".into()],
             network: "allowed-domains",
             network_coverage: "tcp",
             proxy: Some("http://127.0.0.1:9".into()),
@@ -403,6 +409,7 @@ mod tests {
         assert_eq!(v["kind"], "sandboxed");
         assert_eq!(v["writable"], json!(["/w"]));
         assert_eq!(v["denyWrite"], json!(["/w/.git"]));
+        assert_eq!(v["hidden"], json!(["/run/user/1000"]));
         assert_eq!(v["networkCoverage"], "tcp");
         assert_eq!(v["proxy"], "http://127.0.0.1:9");
         assert_eq!(v["tempDir"], "/tmp/x");

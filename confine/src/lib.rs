@@ -47,6 +47,8 @@ pub struct Plan {
     pub scope_signals: bool,
     /// Landlock scopes: no connect to abstract UNIX sockets made outside the tree.
     pub scope_abstract_unix: bool,
+    /// Leave the controlling terminal (a child with pipes, in the host's session).
+    pub no_tty: bool,
 }
 
 impl Plan {
@@ -71,6 +73,7 @@ impl Plan {
         flag(self.net_ns, "--net-ns");
         flag(self.scope_signals, "--scope-signals");
         flag(self.scope_abstract_unix, "--scope-abstract-unix");
+        flag(self.no_tty, "--no-tty");
         if self.parent != 0 {
             out.push("--parent".into());
             out.push(self.parent.to_string().into());
@@ -129,6 +132,7 @@ impl Plan {
                 Some("--net-ns") => plan.net_ns = true,
                 Some("--scope-signals") => plan.scope_signals = true,
                 Some("--scope-abstract-unix") => plan.scope_abstract_unix = true,
+                Some("--no-tty") => plan.no_tty = true,
                 Some("--parent") => {
                     let v = text(&value("--parent")?)?;
                     plan.parent = v.parse().map_err(|_| format!("--parent: not a pid: {v}"))?;
@@ -193,6 +197,7 @@ mod tests {
             tcp: Some(Some(8080)),
             scope_signals: true,
             scope_abstract_unix: true,
+            no_tty: true,
         };
         assert_eq!(round_trip(&full), full);
         assert_eq!(round_trip(&Plan::default()), Plan::default());

@@ -225,3 +225,45 @@ fn a_plan_that_cannot_be_applied_stops_before_the_program() {
     );
     assert!(text(&orphan).contains("gone"), "{}", text(&orphan));
 }
+
+#[test]
+fn the_program_has_no_capabilities_even_as_root() {
+    let o = run(
+        &["--files", "--write", "/dev/null"],
+        "grep -E '^Cap(Inh|Prm|Eff|Bnd|Amb):' /proc/self/status",
+    );
+    let got = text(&o);
+    assert_eq!(got.lines().count(), 5, "{got}");
+    for line in got.lines() {
+        assert!(line.ends_with("0000000000000000"), "{line}");
+    }
+}
+
+#[test]
+fn devices_are_closed_but_the_ones_a_program_needs() {
+    // A block device of this machine, if any (/sys/block lists them).
+    let disk = std::fs::read_dir("/sys/block")
+        .ok()
+        .and_then(|mut d| d.find_map(|e| e.ok()))
+        .map(|e| PathBuf::from("/dev").join(e.file_name()))
+        .filter(|p| p.exists());
+    let script = format!(
+        "head -c 1 /dev/urandom >/dev/null && echo urandom-ok; echo x > /dev/null && echo null-ok; \
+         ls /dev >/dev/null && echo list-ok; {}",
+        disk.as_ref().map_or(String::new(), |d| format!(
+            "head -c 1 {} >/dev/null 2>&1 || echo disk-denied",
+            s(d)
+        ))
+    );
+    let o = run(
+        &["--files", "--write", "/dev/null", "--write", "/dev/urandom"],
+        &script,
+    );
+    let got = text(&o);
+    for want in ["urandom-ok", "null-ok", "list-ok"] {
+        assert!(got.lines().any(|l| l == want), "{want} in {got}");
+    }
+    if disk.is_some() {
+        assert!(got.lines().any(|l| l == "disk-denied"), "{got}");
+    }
+}

@@ -46,6 +46,8 @@ pub struct Place {
     pub provider_state: Vec<PathBuf>,
     /// Where the private temp folder goes (the host's temp folder).
     pub temp_parent: PathBuf,
+    /// The host's service sockets, hidden by default ([`policy::host_sockets`]).
+    pub hidden: Vec<PathBuf>,
 }
 
 /// A sandbox ready to apply to one spawn.
@@ -55,8 +57,9 @@ pub struct Prepared {
     pub confine: Option<Arc<Confinement>>,
     /// Set in the child's environment (temp folder, proxy), replacing what is there.
     pub env: Vec<(String, String)>,
-    /// Removed from the child's environment (a `NO_PROXY` would bypass the proxy).
-    pub env_remove: &'static [&'static str],
+    /// Removed from the child's environment (a `NO_PROXY` would bypass the proxy; the
+    /// addresses of hidden sockets lead nowhere).
+    pub env_remove: Vec<&'static str>,
     /// The `sandboxed` event, sent after `spawned`.
     pub event: LifecycleEvent,
     /// Held until the child is forgotten.
@@ -153,6 +156,7 @@ impl Sandboxes {
             home: place.home.clone(),
             provider_state: place.provider_state.clone(),
             temp: temp.clone(),
+            hidden: place.hidden.clone(),
         };
         let on_denied = bounded(on_denied);
         let mut listener = None;
@@ -168,7 +172,14 @@ impl Sandboxes {
         };
         let r = policy::resolve(opts, &ctx, &support, &mut open_proxy)
             .map_err(|policy::Unsupported(m)| unsupported(m))?;
-        let mut env: Vec<(String, String)> = ["TMPDIR", "TMP", "TEMP"]
+        let mut env_remove = vec!["NO_PROXY", "no_proxy"];
+        let mut temp_vars = vec!["TMPDIR", "TMP", "TEMP"];
+        if support.deny_paths {
+            // Their sockets are hidden; the runtime folder is the private temp folder.
+            env_remove.extend(["SSH_AUTH_SOCK", "DBUS_SESSION_BUS_ADDRESS"]);
+            temp_vars.push("XDG_RUNTIME_DIR");
+        }
+        let mut env: Vec<(String, String)> = temp_vars
             .iter()
             .map(|k| ((*k).to_owned(), temp.display().to_string()))
             .collect();
@@ -192,10 +203,10 @@ impl Sandboxes {
                 .confinement
                 .as_ref()
                 .map_or(vec![], |c| show(&c.deny_write)),
-            deny_read: r
-                .confinement
-                .as_ref()
-                .map_or(vec![], |c| show(&c.deny_read)),
+            deny_read: r.confinement.as_ref().map_or(vec![], |c| {
+                show(&c.deny_read[..c.deny_read.len().saturating_sub(r.hidden.len())])
+            }),
+            hidden: show(&r.hidden),
             network: r.network,
             network_coverage: r.network_coverage,
             proxy: proxy_url,
@@ -206,7 +217,7 @@ impl Sandboxes {
         Ok(Prepared {
             confine: r.confinement.map(Arc::new),
             env,
-            env_remove: &["NO_PROXY", "no_proxy"],
+            env_remove,
             event,
             lease,
         })
@@ -237,6 +248,7 @@ impl Sandboxes {
             provider_state: provider_state(home.as_deref()),
             home,
             temp_parent,
+            hidden: policy::host_sockets(env),
         }
     }
 
@@ -279,7 +291,7 @@ mod tests {
                 ("TMPDIR".into(), "/t".into()),
                 ("HTTPS_PROXY".into(), "http://p".into()),
             ],
-            env_remove: &["NO_PROXY", "no_proxy"],
+            env_remove: vec!["NO_PROXY", "no_proxy"],
             event: LifecycleEvent::Removed,
             lease: Lease::default(),
         };

@@ -34,6 +34,8 @@ pub struct Context {
     pub provider_state: Vec<PathBuf>,
     /// The session's private temp folder (exists).
     pub temp: PathBuf,
+    /// Hidden by default where the machine can ([`host_sockets`]); not reported when missing.
+    pub hidden: Vec<PathBuf>,
 }
 
 /// The outcome: what will be enforced and what the `sandboxed` event says.
@@ -47,6 +49,9 @@ pub struct Resolved {
     pub network: &'static str,
     /// How much of the network policy holds: `full`, `tcp` or `none` (for `all`: `full`).
     pub network_coverage: &'static str,
+    /// The host's service sockets hidden by default (in the confinement's `deny_read`
+    /// after the asked-for paths).
+    pub hidden: Vec<PathBuf>,
     /// What was asked for and is not enforced (`warn` only), one sentence each.
     pub not_enforced: Vec<String>,
     /// Paths that do not exist (so no rule could be made for them).
@@ -91,13 +96,26 @@ pub fn resolve(
     }
     let deny_write = resolve_all(&opts.deny_write, &mut skipped);
     let deny_read = resolve_all(&opts.deny_read, &mut skipped);
+    let asked_deny = !deny_write.is_empty() || !deny_read.is_empty();
+    let mut hidden: Vec<PathBuf> = Vec::new();
+    if support.deny_paths {
+        for h in &ctx.hidden {
+            if let Ok(r) = std::fs::canonicalize(h)
+                && !deny_read.contains(&r)
+                && !hidden.contains(&r)
+                && !writable.iter().any(|w| w.starts_with(&r))
+            {
+                hidden.push(r);
+            }
+        }
+    }
 
     let mut missing: Vec<String> = Vec::new();
     let why = || support.missing.join("; ");
     if !support.filesystem {
         missing.push(format!("filesystem confinement ({})", why()));
     }
-    let deny_ok = support.deny_paths || (deny_write.is_empty() && deny_read.is_empty());
+    let deny_ok = support.deny_paths || !asked_deny;
     if !deny_ok {
         missing.push(format!("denyWrite/denyRead ({})", why()));
     }
@@ -132,7 +150,11 @@ pub fn resolve(
     let confinement = support.filesystem.then(|| Confinement {
         writable: writable.clone(),
         deny_write: if deny_ok { deny_write } else { vec![] },
-        deny_read: if deny_ok { deny_read } else { vec![] },
+        deny_read: if deny_ok {
+            deny_read.iter().chain(&hidden).cloned().collect()
+        } else {
+            hidden.clone()
+        },
         network,
     });
     Ok(Resolved {
@@ -140,9 +162,53 @@ pub fn resolve(
         writable,
         network: network_name,
         network_coverage: coverage.as_str(),
+        hidden,
         not_enforced: missing,
         skipped,
     })
+}
+
+/// The host's service sockets a confined tree must not reach, hidden by default (Landlock
+/// cannot refuse a connect to a socket file): the user's runtime folder (session bus,
+/// `systemd --user`, which would start unconfined programs on request; keyrings, audio),
+/// the ssh agent, Docker and Podman (root), the system bus, X11 (keystrokes into other
+/// windows). `env` is the host's environment.
+pub fn host_sockets(env: &std::collections::HashMap<String, String>) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = Vec::new();
+    let runtime = env
+        .get("XDG_RUNTIME_DIR")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from);
+    out.extend(runtime);
+    let uid_dir = PathBuf::from(format!("/run/user/{}", current_uid()));
+    out.push(uid_dir);
+    out.extend(
+        env.get("SSH_AUTH_SOCK")
+            .filter(|d| !d.is_empty())
+            .map(PathBuf::from),
+    );
+    for p in [
+        "/run/docker.sock",
+        "/var/run/docker.sock",
+        "/run/podman/podman.sock",
+        "/run/dbus/system_bus_socket",
+        "/tmp/.X11-unix",
+    ] {
+        out.push(PathBuf::from(p));
+    }
+    out
+}
+
+/// This process's user id, from `/proc/self` (no libc call outside the process core).
+fn current_uid() -> u32 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Uid:"))
+                .and_then(|v| v.split_whitespace().next().and_then(|n| n.parse().ok()))
+        })
+        .unwrap_or(0)
 }
 
 /// A sandbox that cannot be enforced (`ERR_SANDBOX_UNSUPPORTED`), with the message.
@@ -254,6 +320,7 @@ mod tests {
                 home: Some(self.root.join("home")),
                 provider_state: vec![],
                 temp: self.root.join("tmp"),
+                hidden: vec![],
             }
         }
     }
@@ -295,6 +362,42 @@ mod tests {
         assert_eq!(r.skipped.len(), 1);
         assert!(r.skipped[0].contains("missing") && r.skipped[0].contains("does not exist"));
         assert!(r.not_enforced.is_empty());
+    }
+
+    #[test]
+    fn host_sockets_are_hidden_where_they_exist_and_only_where_mounts_can_be_made() {
+        let t = Tree::new("hidden");
+        std::fs::create_dir_all(t.root.join("run-user")).expect("mkdir");
+        let mut ctx = t.ctx();
+        ctx.hidden = vec![t.root.join("run-user"), t.root.join("no-such.sock")];
+        let opts = SandboxOptions::default();
+        let r = resolve(&opts, &ctx, &full(), &mut no_proxy).expect("resolved");
+        assert_eq!(r.hidden, vec![t.root.join("run-user")]);
+        let c = r.confinement.expect("confined");
+        assert_eq!(c.deny_read, vec![t.root.join("run-user")]);
+        assert!(
+            r.skipped.is_empty(),
+            "defaults are not reported: {:?}",
+            r.skipped
+        );
+        let mut no_mounts = full();
+        no_mounts.deny_paths = false;
+        let r = resolve(&opts, &ctx, &no_mounts, &mut no_proxy).expect("not an error");
+        assert!(r.confinement.expect("confined").deny_read.is_empty());
+        assert!(r.not_enforced.is_empty());
+        let env = std::collections::HashMap::from([
+            ("XDG_RUNTIME_DIR".to_owned(), "/run/user/1000".to_owned()),
+            ("SSH_AUTH_SOCK".to_owned(), "/tmp/ssh-x/agent.1".to_owned()),
+        ]);
+        let list = host_sockets(&env);
+        for p in [
+            "/run/user/1000",
+            "/tmp/ssh-x/agent.1",
+            "/run/docker.sock",
+            "/tmp/.X11-unix",
+        ] {
+            assert!(list.contains(&PathBuf::from(p)), "{p} in {list:?}");
+        }
     }
 
     #[test]

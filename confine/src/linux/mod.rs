@@ -3,12 +3,16 @@
 //! 1. namespaces (a user namespace first where the host is not root);
 //! 2. mounts (Landlock forbids mounting once applied);
 //! 3. Landlock (which also sets `no_new_privs`, so nothing exec'd later gains privileges);
-//! 4. the parent-death signal last (credential changes in the steps before would clear it);
-//! 5. exec.
+//! 4. every capability dropped (root keeps its capabilities across exec otherwise), the
+//!    host's controlling terminal left (`--no-tty`);
+//! 5. the parent-death signal last (credential changes in the steps before would clear it);
+//! 6. exec.
 mod mounts;
 mod namespaces;
+mod privileges;
 mod probe;
 mod rules;
+mod tty;
 
 use std::ffi::OsString;
 use std::io;
@@ -49,6 +53,10 @@ fn confine(plan: &Plan) -> Result<(), (&'static str, io::Error)> {
     }
     if plan.landlock() {
         rules::restrict(plan).map_err(|e| ("landlock", e))?;
+    }
+    privileges::drop_all().map_err(|e| ("capabilities", e))?;
+    if plan.no_tty {
+        tty::leave().map_err(|e| ("controlling terminal", e))?;
     }
     if plan.parent != 0 {
         die_with_parent(plan.parent).map_err(|e| ("parent-death signal", e))?;

@@ -1,8 +1,10 @@
-//! The Landlock part of a plan: read everywhere, write only below the writable paths, TCP
+//! The Landlock part of a plan: read everywhere (but devices), write only below the writable
+//! paths, TCP
 //! connects only to the proxy's port (or none), no signals or abstract UNIX sockets out of
 //! the tree. Landlock domains are inherited by every child and can only be narrowed.
 
 use std::io;
+use std::path::Path;
 
 use landlock::{
     ABI, Access, AccessFs, AccessNet, BitFlags, CompatLevel, Compatible, NetPort, PathBeneath,
@@ -75,10 +77,27 @@ pub fn restrict(plan: &Plan) -> io::Result<()> {
     }
     let mut created = ruleset.create().map_err(err)?;
     if let Some(writable) = &plan.writable {
-        let root = PathFd::new("/").map_err(|e| io::Error::other(e.to_string()))?;
+        let fd = |p: &Path| PathFd::new(p).map_err(|e| io::Error::other(e.to_string()));
+        // Every folder can be listed; files can be read everywhere but in /dev, where only
+        // the writable devices (and /dev/shm) are open: a raw disk readable by its owner or
+        // group would give away every file a denyRead hides.
         created = created
-            .add_rule(PathBeneath::new(root, AccessFs::from_read(abi)))
-            .map_err(err)?
+            .add_rule(PathBeneath::new(fd(Path::new("/"))?, AccessFs::ReadDir))
+            .map_err(err)?;
+        let mut readable = Vec::new();
+        for entry in std::fs::read_dir("/")? {
+            let path = entry?.path();
+            if path != Path::new("/dev") {
+                readable.push(path);
+            }
+        }
+        readable.push("/dev/shm".into());
+        // path_beneath_rules keeps only the file rights for files, and skips what cannot be
+        // opened (a /dev/shm that is not there).
+        created = created
+            .add_rules(path_beneath_rules(readable, AccessFs::from_read(abi)))
+            .map_err(err)?;
+        created = created
             .add_rules(path_beneath_rules(writable, file_rights(abi)))
             .map_err(err)?;
     }

@@ -12,8 +12,9 @@
 //! - network `None`: a network namespace of its own where one can be made (every protocol),
 //!   else Landlock's TCP rules (connects only); `Proxy`: Landlock's TCP rules (connects to the
 //!   proxy's port only — Landlock's network rules name ports, not addresses);
-//! - no signals and (with a network policy) no abstract UNIX sockets out of the tree:
-//!   Landlock scopes (ABI 6).
+//! - no signals and no abstract UNIX sockets out of the tree: Landlock scopes (ABI 6);
+//! - no capabilities (dropped by the helper even under a root host), and a runner with pipes
+//!   leaves the host's controlling terminal (no TIOCSTI into the user's shell).
 
 use std::ffi::OsString;
 use std::io;
@@ -127,10 +128,16 @@ fn support_from(p: Probe) -> Support {
     }
     if !p.mount_ns {
         missing.push(if p.root {
-            "no mount namespace can be made (denyWrite/denyRead need one)".into()
+            "no mount namespace can be made (denyWrite/denyRead need one, and without it the host's service sockets — session bus, ssh agent, docker — stay reachable)".into()
         } else {
-            "user namespaces are not allowed for this user (denyWrite/denyRead need a mount namespace; see kernel.unprivileged_userns_clone / kernel.apparmor_restrict_unprivileged_userns)".into()
+            "user namespaces are not allowed for this user (denyWrite/denyRead need a mount namespace, and without it the host's service sockets — session bus, ssh agent, docker — stay reachable; see kernel.unprivileged_userns_clone / kernel.apparmor_restrict_unprivileged_userns)".into()
         });
+    }
+    if (1..6).contains(&p.landlock) {
+        missing.push(format!(
+            "Landlock ABI {} has no scopes (needs ABI 6, Linux 6.12+): the tree can signal processes outside it and reach abstract UNIX sockets",
+            p.landlock
+        ));
     }
     let tcp = p.landlock >= 4;
     if !tcp && p.landlock > 0 {
@@ -172,8 +179,10 @@ fn support_from(p: Probe) -> Support {
 }
 
 /// The command-line prefix that confines the program put after it: the helper, the plan,
-/// `--`. An error when the helper is missing.
-pub fn prefix(c: &Confinement) -> io::Result<Vec<OsString>> {
+/// `--`. `pipes`: a child with piped stdio, in the host's session (it leaves the host's
+/// controlling terminal); a terminal's program has its own. An error when the helper is
+/// missing.
+pub fn prefix(c: &Confinement, pipes: bool) -> io::Result<Vec<OsString>> {
     let helper = helper().ok_or_else(|| {
         io::Error::new(
             io::ErrorKind::Unsupported,
@@ -181,7 +190,8 @@ pub fn prefix(c: &Confinement) -> io::Result<Vec<OsString>> {
         )
     })?;
     let p = probe().unwrap_or_default();
-    let plan = plan(c, &p, std::process::id());
+    let mut plan = plan(c, &p, std::process::id());
+    plan.no_tty = pipes;
     let mut out = vec![helper.as_os_str().to_owned()];
     out.extend(plan.to_args());
     out.push("--".into());
@@ -211,7 +221,8 @@ fn plan(c: &Confinement, p: &Probe, parent: u32) -> Plan {
         writable: Some(c.writable.clone()),
         tcp,
         scope_signals: p.landlock >= 6,
-        scope_abstract_unix: p.landlock >= 6 && c.network != Network::All,
+        scope_abstract_unix: p.landlock >= 6,
+        no_tty: false,
     }
 }
 

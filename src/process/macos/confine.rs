@@ -18,7 +18,9 @@ fn sandbox_exec_exists() -> bool {
 /// The argv prefix that runs a program confined to `c` (append the program and its
 /// arguments): see [`seatbelt::command`]. `Unsupported` when this Mac has no
 /// `/usr/bin/sandbox-exec`, so a confined spawn fails rather than running unconfined.
-pub fn command_prefix(c: &Confinement) -> io::Result<Vec<String>> {
+/// `_pipes` (Linux leaves the host's controlling terminal for piped children) is not acted on
+/// here: whether TIOCSTI through `/dev/tty` is refused by the profile is for a Mac to confirm.
+pub fn command_prefix(c: &Confinement, _pipes: bool) -> io::Result<Vec<String>> {
     if !sandbox_exec_exists() {
         return Err(io::Error::new(
             io::ErrorKind::Unsupported,

@@ -117,7 +117,7 @@ pub fn spawn_pty(spec: &PtySpec) -> io::Result<PtySpawned> {
     let confiner = spec
         .confine
         .as_deref()
-        .map(os::confine_prefix)
+        .map(|c| os::confine_prefix(c, false))
         .transpose()?;
     let mut cmd = match (&confiner, os::pdeathsig_helper()) {
         (Some(prefix), _) => {

@@ -31,7 +31,7 @@ pub fn spawn(spec: &SpawnSpec) -> io::Result<Spawned> {
     let confiner = spec
         .confine
         .as_deref()
-        .map(os::confine_prefix)
+        .map(|c| os::confine_prefix(c, true))
         .transpose()?;
     let helper = if confiner.is_some() {
         None
