@@ -112,7 +112,7 @@ describe.skipIf(process.platform !== 'linux')('sandboxed sessions (Linux only: L
     ], { cwd, sandbox: {} })
     expect(results.inside).toEqual({ ok: true })
     expect(results.outside).toEqual(EACCES)
-    expect(results.shInside).toEqual({ ok: true, status: 0, stderr: '' })
+    expect(results.shInside).toEqual({ ok: true, status: 0, stdout: '', stderr: '' })
     expect(results.shOutside.status).not.toBe(0)
     expect(results.shOutside.stderr).toMatch(/Permission denied/)
     expect(existsSync(join(cwd, 'a')) && existsSync(join(cwd, 'b'))).toBe(true)
@@ -459,5 +459,36 @@ describe.skipIf(process.platform !== 'linux')('sandboxed sessions (Linux only: L
     expect(out.status).toBe('error')
     expect(out.error).toBe('Sandbox could not be applied: mounts: read-only /nowhere: Permission denied (os error 13)')
     expect(out.exited).toEqual({ exitCode: 126 })
+  })
+
+  it("the host's service sockets are hidden (here: the ssh agent's), the tree has no capabilities and no controlling terminal", async () => {
+    const dir = tmp('agent')
+    const sock = join(dir, 'agent.sock')
+    const agent = net.createServer((c) => c.end())
+    await new Promise((resolve) => agent.listen(sock, resolve))
+    const before = process.env.SSH_AUTH_SOCK
+    process.env.SSH_AUTH_SOCK = sock
+    try {
+      const m = probeManager()
+      const { results, sandboxed } = await probe(m, 's', [
+        { name: 'agent', op: 'unix', path: sock },
+        { name: 'env', op: 'env', names: ['SSH_AUTH_SOCK', 'XDG_RUNTIME_DIR', 'TMPDIR'] },
+        // no-tty: meaningful when the suite runs from a terminal (the host then has one to leave).
+        { name: 'caps', op: 'sh', cmd: "grep -E '^CapEff:' /proc/self/status; (exec 3</dev/tty) 2>/dev/null && echo has-tty || echo no-tty" },
+      ], { cwd: tmp('cwd'), sandbox: {} })
+      expect(sandboxed.hidden).toContain(sock)
+      expect(results.agent.ok).toBe(false)
+      expect(results.env.env.SSH_AUTH_SOCK).toBe(null)
+      expect(results.env.env.XDG_RUNTIME_DIR).toBe(results.env.env.TMPDIR)
+      expect(results.caps.stdout).toContain('CapEff:\t0000000000000000')
+      expect(results.caps.stdout).toContain('no-tty')
+      // Unconfined, the same socket answers: the refusal above is the sandbox's.
+      const open = await probe(m, 'u', [{ name: 'agent', op: 'unix', path: sock }], { cwd: tmp('cwd2'), sandbox: false })
+      expect(open.results.agent).toEqual({ ok: true })
+    } finally {
+      if (before === undefined) delete process.env.SSH_AUTH_SOCK
+      else process.env.SSH_AUTH_SOCK = before
+      agent.close()
+    }
   })
 })
